@@ -28,6 +28,9 @@ import { ops as sequence } from "./sequence.ts";
 import { ops as optional } from "./optional.ts";
 import { ops as strings } from "./string.ts";
 import { ops as imageDecoder } from "./image_decoder.ts";
+import { ops as quantize } from "./quantize.ts";
+import { ops as qlinear } from "./qlinear.ts";
+import { ops as contrib } from "./contrib.ts";
 
 /** Every operator declaration known to the runtime. */
 export const ALL_OPS: readonly OpDef[] = [
@@ -53,4 +56,7 @@ export const ALL_OPS: readonly OpDef[] = [
   ...optional,
   ...strings,
   ...imageDecoder,
+  ...quantize,
+  ...qlinear,
+  ...contrib,
 ];

@@ -26,6 +26,8 @@ import {
 import {
   type E8M0Rounding,
   encodeE8M0,
+  encodeMiniFloat,
+  type MiniFloatType,
   numberToBfloat16,
 } from "../pipeline/tensor/float.ts";
 import { dataToNumbers, Tensor, type Value } from "../pipeline/tensor/tensor.ts";
@@ -37,76 +39,9 @@ import { tensorAt } from "./util.ts";
 // Narrow float encoders (bit-exact with the ONNX reference data).
 // ---------------------------------------------------------------------------------------------
 
-/** A float8 format and what it encodes for NaN and overflow. */
-interface Float8Format {
-  expBits: number;
-  manBits: number;
-  bias: number;
-  /** Largest finite magnitude code. */
-  maxMag: number;
-  /** Magnitude code of infinity, when the format has one. */
-  infMag?: number;
-  /** Code of NaN (positive). */
-  nan: number;
-  /** FNUZ formats: a single zero and a single NaN (0x80). */
-  fnuz: boolean;
-}
-
-const FLOAT8: Record<string, Float8Format> = {
-  float8e4m3fn: { expBits: 4, manBits: 3, bias: 7, maxMag: 0x7e, nan: 0x7f, fnuz: false },
-  float8e4m3fnuz: { expBits: 4, manBits: 3, bias: 8, maxMag: 0x7f, nan: 0x80, fnuz: true },
-  float8e5m2: { expBits: 5, manBits: 2, bias: 15, maxMag: 0x7b, infMag: 0x7c, nan: 0x7e, fnuz: false },
-  float8e5m2fnuz: { expBits: 5, manBits: 2, bias: 16, maxMag: 0x7f, nan: 0x80, fnuz: true },
-  float4e2m1: { expBits: 2, manBits: 1, bias: 1, maxMag: 0x7, nan: 0x8, fnuz: false },
-};
-
-function roundHalfEven(q: number): number {
-  const f = Math.floor(q);
-  const d = q - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-/** Magnitude code of |x| (finite) rounded to nearest even; Infinity when it overflows. */
-function magnitudeCode(fmt: Float8Format, a: number): number {
-  const minNormal = 2 ** (1 - fmt.bias);
-  if (a < minNormal) return roundHalfEven(a / 2 ** (1 - fmt.bias - fmt.manBits));
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  let r = roundHalfEven((a / 2 ** e - 1) * (1 << fmt.manBits));
-  if (r === 1 << fmt.manBits) {
-    r = 0;
-    e++;
-  }
-  const biased = e + fmt.bias;
-  if (biased >= 1 << fmt.expBits) return Infinity;
-  const mag = (biased << fmt.manBits) | r;
-  return mag > fmt.maxMag ? Infinity : mag;
-}
-
-/**
- * Encodes a number as float8 (or float4e2m1) bits. With `saturate`, infinities and values
- * beyond the largest finite value become ±max; without it they become ±Inf (E5M2), NaN
- * (E4M3FN keeps the sign, FNUZ kinds use 0x80); float4e2m1 has neither and always clamps.
- * NaN becomes the format's NaN (float4e2m1, which has none, gives 0x8 as the reference does).
- */
+/** Encodes a number as float8/float4e2m1 bits with Cast's saturation rules (see float.ts). */
 export function encodeNarrowFloat(type: DataType, x: number, saturate: boolean): number {
-  const fmt = FLOAT8[type];
-  const signBit = type === "float4e2m1" ? 0x8 : 0x80;
-  if (x !== x) return fmt.nan;
-  const negative = x < 0 || Object.is(x, -0);
-  const a = Math.abs(x);
-  let mag = a === Infinity ? Infinity : magnitudeCode(fmt, a);
-  if (mag === Infinity) {
-    if (saturate || type === "float4e2m1") mag = fmt.maxMag;
-    else if (fmt.infMag !== undefined) mag = fmt.infMag;
-    else if (fmt.fnuz) return fmt.nan;
-    else return fmt.nan | (negative ? signBit : 0);
-  }
-  if (mag === 0 && fmt.fnuz) return 0;
-  return negative ? mag | signBit : mag;
+  return encodeMiniFloat(type as MiniFloatType, x, saturate);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,28 +68,69 @@ function roundTo(type: DataType, v: number): number {
   }
 }
 
-/** Shortest decimal digits and exponent that round-trip `v` in `type`: v ≈ 0.D × 10^(E+1). */
-function shortestDigits(type: DataType, v: number): { digits: string; exp: number } {
-  let s: string;
-  if (type === "float64") s = v.toExponential();
-  else {
-    s = v.toExponential();
-    for (let p = 1; p <= 17; p++) {
-      const t = v.toPrecision(p);
-      if (roundTo(type, Number(t)) === v) {
-        s = Number(t).toExponential();
-        break;
-      }
-    }
+/** Decimal exponent k with 10^k <= num/den < 10^(k+1), for positive rationals. */
+function decimalExponent(num: bigint, den: bigint, estimate: number): number {
+  const atLeast = (k: number) =>
+    k >= 0 ? num >= 10n ** BigInt(k) * den : num * 10n ** BigInt(-k) >= den;
+  let k = estimate;
+  while (!atLeast(k)) k--;
+  while (atLeast(k + 1)) k++;
+  return k;
+}
+
+/** The `p`-digit decimal nearest to `a` > 0 (ties to even): digits without trailing zeros. */
+function roundDigits(a: number, p: number): { digits: string; exp: number } {
+  // a = mant * 2^e exactly.
+  const f64 = new Float64Array([a]);
+  const bits = new BigUint64Array(f64.buffer)[0];
+  const expField = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  const mant = expField === 0 ? frac : frac | (1n << 52n);
+  const e = (expField === 0 ? 1 : expField) - 1075;
+  const num = e >= 0 ? mant << BigInt(e) : mant;
+  const den = e >= 0 ? 1n : 1n << BigInt(-e);
+  const k = decimalExponent(num, den, Math.floor(Math.log10(a)));
+  const s = k - p + 1;
+  const n = s >= 0 ? num : num * 10n ** BigInt(-s);
+  const d = s >= 0 ? den * 10n ** BigInt(s) : den;
+  let q = n / d;
+  const r2 = (n % d) * 2n;
+  if (r2 > d || (r2 === d && (q & 1n) === 1n)) q++;
+  let digits = q.toString();
+  let exp = k;
+  if (digits.length > p) {
+    digits = digits.slice(0, p);
+    exp++;
   }
-  const m = /^-?(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s)!;
-  return { digits: m[1] + (m[2] ?? ""), exp: Number(m[3]) };
+  return { digits: digits.replace(/0+$/, "") || "0", exp };
+}
+
+/**
+ * Shortest decimal digits that round-trip `a` > 0 in `type`, nearest to `a` with ties to
+ * even (NumPy's Dragon4 "unique" mode): `a` ≈ d.ddd × 10^exp.
+ */
+function shortestDigits(type: DataType, a: number): { digits: string; exp: number } {
+  if (type === "float64") {
+    // ECMAScript's shortest round-trip formatting picks the nearest, ties to even.
+    const m = /^(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(a.toExponential())!;
+    return { digits: m[1] + (m[2] ?? ""), exp: Number(m[3]) };
+  }
+  for (let p = 1; p < 17; p++) {
+    const c = roundDigits(a, p);
+    if (roundTo(type, Number(`${c.digits}e${c.exp - c.digits.length + 1}`)) === a) return c;
+  }
+  return roundDigits(a, 17);
+}
+
+/** NumPy prints floats of magnitude at least this in scientific notation. */
+function scientificFrom(type: DataType): number {
+  return type === "float64" ? 1e16 : type === "float16" ? 1e3 : 1e6;
 }
 
 /**
  * Formats a float like NumPy's `str()` of a scalar of `type`: shortest round-trip digits,
- * positional for 1e-4 <= |v| < 1e16 (always with a fractional part), else scientific with a
- * two-digit exponent; `nan`, `inf`, `-inf`.
+ * positional for 1e-4 <= |v| < 10^k (k = 16 for float64, 6 for float32, 3 for float16; always
+ * with a fractional part), else scientific with a two-digit exponent; `nan`, `inf`, `-inf`.
  */
 export function formatFloat(type: DataType, v: number): string {
   if (v !== v) return "nan";
@@ -164,13 +140,15 @@ export function formatFloat(type: DataType, v: number): string {
   const a = Math.abs(v);
   if (a === 0) return `${sign}0.0`;
   const { digits, exp } = shortestDigits(type, a);
-  if (a < 1e-4 || a >= 1e16) {
+  if (a < 1e-4 || a >= scientificFrom(type)) {
     const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
     const e = Math.abs(exp);
     return `${sign}${mant}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
   }
   if (exp >= 0) {
-    const intPart = digits.length > exp + 1 ? digits.slice(0, exp + 1) : digits.padEnd(exp + 1, "0");
+    const intPart = digits.length > exp + 1
+      ? digits.slice(0, exp + 1)
+      : digits.padEnd(exp + 1, "0");
     const frac = digits.length > exp + 1 ? digits.slice(exp + 1) : "0";
     return `${sign}${intPart}.${frac}`;
   }
@@ -178,7 +156,7 @@ export function formatFloat(type: DataType, v: number): string {
 }
 
 const DECIMAL = /^[+-]?(\d+(_\d+)*\.?(\d+(_\d+)*)?|\.\d+(_\d+)*)([eE][+-]?\d+(_\d+)*)?$/;
-const INTEGER = /^[+-]?\d+$/;
+const INTEGER = /^[+-]?\d+(_\d+)*$/;
 
 /** Parses a string like Python's float(): decimals, exponents, inf/infinity/nan in any case. */
 export function parseNumber(s: string): number | undefined {
@@ -231,9 +209,12 @@ function floatToInt(v: number, bits: number, signed: boolean): number {
   const t = Math.trunc(v);
   if (bits <= 16) return t !== t || Math.abs(t) >= TWO31 ? 0 : wrapNumber(t, bits, signed);
   if (signed) return t !== t || t < -TWO31 || t >= TWO31 ? -TWO31 : t;
-  // uint32 goes through a 64-bit conversion.
-  if (t !== t || t < -TWO63 || t >= TWO63) return 0;
-  return wrapNumber(t, 32, false);
+  // uint32: negatives down to -2^31 wrap, NaN and lower values give 2^31, values from 2^32
+  // up give 0 (what NumPy 2 does on x86-64).
+  if (t !== t) return TWO31;
+  if (t >= TWO32) return 0;
+  if (t < -TWO31) return TWO31;
+  return t < 0 ? t + TWO32 : t;
 }
 
 /** Float → int64/uint64 as NumPy's astype on x86-64. */
@@ -378,11 +359,9 @@ function fromStrings(src: string[], to: DataType, opts: CastOptions): TensorData
     return v;
   };
   if (to === "bool") {
+    // NumPy's astype(bool) on strings: any non-empty string is true.
     const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const t = src[i].trim().toLowerCase();
-      out[i] = t === "true" ? 1 : t === "false" ? 0 : parse(src[i]) !== 0 ? 1 : 0;
-    }
+    for (let i = 0; i < n; i++) out[i] = src[i].length > 0 ? 1 : 0;
     return out;
   }
   const intTarget = INT_BITS[to];
@@ -392,7 +371,7 @@ function fromStrings(src: string[], to: DataType, opts: CastOptions): TensorData
     for (let i = 0; i < n; i++) {
       const t = src[i].trim();
       if (INTEGER.test(t)) {
-        const b = BigInt(t);
+        const b = BigInt(t.replaceAll("_", ""));
         const w = signed ? BigInt.asIntN(bits, b) : BigInt.asUintN(bits, b);
         out[i] = bits === 64 ? w : Number(w);
       } else {
@@ -447,7 +426,9 @@ function castOptions(ctx: OpContext): CastOptions {
 }
 
 function runCast(ctx: OpContext, x: Tensor, to: DataType): Tensor {
-  if (x.type === "complex64" || x.type === "complex128" || to === "complex64" || to === "complex128") {
+  if (
+    x.type === "complex64" || x.type === "complex128" || to === "complex64" || to === "complex128"
+  ) {
     throw ctx.unsupported(`casting between ${x.type} and ${to} is not supported`, x.type);
   }
   try {
@@ -479,7 +460,9 @@ function isKnown(t: DataType | string): t is DataType {
 export function bitcastTensor(x: Tensor, to: DataType): Tensor {
   const bits = wireBits(x.type);
   if (bits === 0 || wireBits(to) !== bits || to === "string") {
-    throw new RangeError(`cannot bit-cast ${x.type} (${bits} bits) to ${to} (${wireBits(to)} bits)`);
+    throw new RangeError(
+      `cannot bit-cast ${x.type} (${bits} bits) to ${to} (${wireBits(to)} bits)`,
+    );
   }
   const n = x.size;
   if (bits < 8) {

@@ -17,12 +17,9 @@ import { unionType, withoutShapes } from "./sequence.ts";
 // Helpers.
 // ------------------------------------------------------------------------------------------
 
-function bodyAttr(ctx: OpContext | InferContext, name: string): Graph {
+function bodyAttr(ctx: OpContext, name: string): Graph {
   const g = ctx.attrs.graph(name);
-  if (!g) {
-    const msg = `attribute "${name}" is required`;
-    throw "fail" in ctx ? ctx.fail(msg) : new Error(msg);
-  }
+  if (!g) throw ctx.fail(`attribute "${name}" is required`);
   return g;
 }
 

@@ -560,10 +560,19 @@ function binaryKernel(row: BinaryRow): OpDef["cpu"] {
       }
     }
     const outType: DataType = row.out ?? a.type;
+    if (row.op === "PRelu" && ctx.version < 7 && b.dims.length === 1 && a.dims.length > 2) {
+      // PRelu-1/6: a 1-D slope of size C applies per channel (axis 1).
+      if (b.dims[0] === a.dims[1]) {
+        const slope = b.reshape([b.dims[0], ...new Array(a.dims.length - 2).fill(1)]);
+        return [broadcastBinary(ctx, row, a, slope, outType)];
+      }
+    }
     if (row.op === "Pow" && a.type !== b.type) {
       // Mixed types: compute in float64, result has the base's type.
-      const bb = new Tensor("float64", dataToNumbers(b.type, b.data), b.dims);
-      const aa = isBig(a.type) ? new Tensor("float64", dataToNumbers(a.type, a.data), a.dims) : a;
+      const bb = new Tensor("float64", Float64Array.from(dataToNumbers(b.type, b.data)), b.dims);
+      const aa = isBig(a.type)
+        ? new Tensor("float64", Float64Array.from(dataToNumbers(a.type, a.data)), a.dims)
+        : a;
       const r = broadcastBinary(
         ctx,
         row,
@@ -604,14 +613,14 @@ function variadicKernel(op: "Sum" | "Min" | "Max" | "Mean"): OpDef["cpu"] {
     };
     // Accumulate in float64 for float inputs so Sum/Mean round once.
     let acc = isF && type !== "float64"
-      ? new Tensor("float64", dataToNumbers(type, ts[0].data), ts[0].dims)
+      ? new Tensor("float64", Float64Array.from(dataToNumbers(type, ts[0].data)), ts[0].dims)
       : ts[0];
     for (let i = 1; i < ts.length; i++) {
       if (ts[i].type !== type) {
         throw ctx.fail(`inputs have different types ${type} and ${ts[i].type}`);
       }
       const t = isF && type !== "float64"
-        ? new Tensor("float64", dataToNumbers(type, ts[i].data), ts[i].dims)
+        ? new Tensor("float64", Float64Array.from(dataToNumbers(type, ts[i].data)), ts[i].dims)
         : ts[i];
       acc = broadcastBinary(ctx, row, acc, t, acc.type);
     }
@@ -707,7 +716,9 @@ const clipKernel: OpDef["cpu"] = (ctx, inputs) => {
   const out: NumericArray = direct ? alloc(x.type, n) as NumericArray : new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const v = src[i];
-    out[i] = v < l ? l : v > h ? h : v;
+    // max then min: when min > max every value becomes max, as the spec says.
+    const m = v < l ? l : v;
+    out[i] = m > h ? h : m;
   }
   return [new Tensor(x.type, direct ? out as TensorData : fromNumbers(x.type, out), x.dims)];
 };

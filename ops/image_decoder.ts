@@ -1,10 +1,13 @@
 /**
  * ImageDecoder (opset 20): decodes an encoded image (1-D uint8 tensor) to an [H, W, C] uint8
- * tensor, C = 3 for RGB/BGR and 1 for Grayscale. JPEG goes through npm:jpeg-js, PNG through
- * npm:fast-png; BMP (uncompressed 1/4/8/24/32-bit), PNM (P2, P3, P5, P6) and baseline TIFF
- * (uncompressed or PackBits, 8-bit gray/RGB/palette) are decoded here. JPEG 2000 and WebP
- * are not supported. Grayscale uses the ITU-R 601 luma weights with the fixed-point
- * rounding of Pillow's `convert("L")`, which the ONNX test data was made with.
+ * tensor, C = 3 for RGB/BGR and 1 for Grayscale. JPEG uses `jpeg.ts`, which reproduces
+ * libjpeg-turbo's default output (what Pillow, used to make the ONNX test data, and OpenCV
+ * return); kinds it lacks (CMYK, arithmetic coding) fall back to npm:jpeg-js, which may
+ * differ by a few units. PNG goes through npm:fast-png; BMP (uncompressed 1/4/8/16/24/32
+ * bits), PNM (P1-P6) and baseline TIFF (uncompressed or PackBits, 8-bit gray/RGB/palette)
+ * are decoded here.
+ * JPEG 2000 and WebP are not supported. Alpha channels are dropped. Grayscale uses the
+ * ITU-R 601 luma weights with the fixed-point rounding of Pillow's `convert("L")`.
  *
  * @module
  */
@@ -15,6 +18,7 @@ import { Tensor } from "../pipeline/tensor/tensor.ts";
 import type { ValueType } from "../pipeline/tensor/value_type.ts";
 import type { OpContext, OpDef } from "./types.ts";
 import { tensorAt } from "./util.ts";
+import { decodeJpeg, JpegFormatError, JpegUnsupportedError } from "./jpeg.ts";
 
 /** A decoded image: interleaved 8-bit RGB. */
 interface Rgb {
@@ -49,6 +53,14 @@ function detect(b: Uint8Array): Format {
 }
 
 function fromJpeg(bytes: Uint8Array): Rgb {
+  try {
+    return decodeJpeg(bytes);
+  } catch (e) {
+    if (e instanceof JpegFormatError) fail(e.message);
+    if (!(e instanceof JpegUnsupportedError)) throw e;
+  }
+  // Files jpeg.ts does not handle (CMYK, ...): jpeg-js, whose IDCT and upsampling differ from
+  // libjpeg's, so pixels may differ from Pillow's by a few units.
   const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
   const n = img.width * img.height;
   const out = new Uint8Array(n * 3);

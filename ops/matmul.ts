@@ -374,6 +374,13 @@ function gemmCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
   const N = transB ? b.dims[0] : b.dims[1];
   if (K !== K2) throw ctx.fail(`inner dimensions differ: A' is ${M}x${K}, B' is ${K2}x${N}`);
   let cIdx: Int32Array | undefined;
+  if (!c && ctx.version < 11) throw ctx.fail("input C is required before opset 11");
+  if (c && ctx.version < 7 && ctx.attrs.int("broadcast", 0) === 0) {
+    // Gemm-1/6 without `broadcast`: C must already be M×N.
+    if (c.dims.length !== 2 || c.dims[0] !== M || c.dims[1] !== N) {
+      throw ctx.fail(`C has shape [${c.dims}] but must be [${M},${N}] when broadcast is 0`);
+    }
+  }
   if (c) {
     const bc = broadcastShapes(c.dims, [M, N]);
     if (!bc || bc.length !== 2 || bc[0] !== M || bc[1] !== N) {
@@ -445,9 +452,11 @@ function gemmInfer(ctx: InferContext): (ValueType | undefined)[] {
 // Einsum
 // ---------------------------------------------------------------------------------------------
 
-/** Labels of one einsum term: letters are char codes, ellipsis dims are 1000 + index. */
-interface ParsedEinsum {
+/** A parsed einsum equation: per-input labels and output labels (letters as char codes, ellipsis dims as 1000 + index). */
+export interface ParsedEinsum {
+  /** Labels of each input's axes, in order. */
   inputs: number[][];
+  /** Labels of the output's axes, in order. */
   output: number[];
 }
 

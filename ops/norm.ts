@@ -12,7 +12,14 @@ import { type DataType, dataTypeFromCode } from "../pipeline/tensor/dtype.ts";
 import type { Tensor } from "../pipeline/tensor/tensor.ts";
 import type { ValueType } from "../pipeline/tensor/value_type.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
-import { computeBuffer, floatResult, floatView, inferElem, inferShape, requireFloat } from "./conv.ts";
+import {
+  computeBuffer,
+  floatResult,
+  floatView,
+  inferElem,
+  inferShape,
+  requireFloat,
+} from "./conv.ts";
 import { broadcastOffsets, normalizeAxis, optionalTensorAt, shapeSize, tensorAt } from "./util.ts";
 
 function sameInfer(ctx: InferContext): (ValueType | undefined)[] {
@@ -108,14 +115,26 @@ const batchNormCpu: OpDef["cpu"] = (ctx, inputs) => {
       }
       return r;
     };
-    outs.push(ctx.wantsOutput(1) ? floatResult(meanT.type, running(mean, batchMean), meanT.dims) : undefined);
-    outs.push(ctx.wantsOutput(2) ? floatResult(varT.type, running(variance, batchVar), varT.dims) : undefined);
+    outs.push(
+      ctx.wantsOutput(1)
+        ? floatResult(meanT.type, running(mean, batchMean), meanT.dims)
+        : undefined,
+    );
+    outs.push(
+      ctx.wantsOutput(2)
+        ? floatResult(varT.type, running(variance, batchVar), varT.dims)
+        : undefined,
+    );
     if (v < 14) {
       outs.push(
-        ctx.wantsOutput(3) ? floatResult(meanT.type, batchMean ?? Float64Array.from(mean), meanT.dims) : undefined,
+        ctx.wantsOutput(3)
+          ? floatResult(meanT.type, batchMean ?? Float64Array.from(mean), meanT.dims)
+          : undefined,
       );
       outs.push(
-        ctx.wantsOutput(4) ? floatResult(varT.type, batchVar ?? Float64Array.from(variance), varT.dims) : undefined,
+        ctx.wantsOutput(4)
+          ? floatResult(varT.type, batchVar ?? Float64Array.from(variance), varT.dims)
+          : undefined,
       );
     }
   }
@@ -123,7 +142,11 @@ const batchNormCpu: OpDef["cpu"] = (ctx, inputs) => {
 };
 
 function batchNormInfer(ctx: InferContext): (ValueType | undefined)[] {
-  const out: ValueType[] = [{ kind: "tensor", elemType: inferElem(ctx, 0), shape: inferShape(ctx, 0) }];
+  const out: ValueType[] = [{
+    kind: "tensor",
+    elemType: inferElem(ctx, 0),
+    shape: inferShape(ctx, 0),
+  }];
   const mean = ctx.input(3);
   const variance = ctx.input(4);
   out.push(mean ?? { kind: "tensor" }, variance ?? { kind: "tensor" });
@@ -179,7 +202,9 @@ function paramOffsets(
   const r = normShape.length;
   const d = t.dims;
   const ok = d.length <= r && d.every((v, i) => v === 1 || v === normShape[r - d.length + i]);
-  if (!ok) throw ctx.fail(`${name} [${d}] does not broadcast to the normalized shape [${normShape}]`);
+  if (!ok) {
+    throw ctx.fail(`${name} [${d}] does not broadcast to the normalized shape [${normShape}]`);
+  }
   return broadcastOffsets(d, normShape);
 }
 
@@ -259,7 +284,11 @@ function layerNormInfer(ctx: InferContext): (ValueType | undefined)[] {
   let axis = ctx.attrs.int("axis", -1);
   if (axis < 0) axis += rank;
   const stat = xs.map((d, i) => (i < axis ? d : 1));
-  out.push({ kind: "tensor", elemType: st, shape: stat }, { kind: "tensor", elemType: st, shape: stat });
+  out.push({ kind: "tensor", elemType: st, shape: stat }, {
+    kind: "tensor",
+    elemType: st,
+    shape: stat,
+  });
   return out;
 }
 
@@ -422,8 +451,26 @@ export const ops: OpDef[] = [
     cpu: layerNormKernel(false),
     infer: layerNormInfer,
   },
-  { domain: "", opType: "RMSNormalization", versions: [23], cpu: layerNormKernel(true), infer: sameInfer },
-  { domain: "", opType: "GroupNormalization", versions: [18, 21], cpu: groupNormCpu, infer: sameInfer },
+  {
+    domain: "",
+    opType: "RMSNormalization",
+    versions: [23],
+    cpu: layerNormKernel(true),
+    infer: sameInfer,
+  },
+  {
+    domain: "",
+    opType: "GroupNormalization",
+    versions: [18, 21],
+    cpu: groupNormCpu,
+    infer: sameInfer,
+  },
   { domain: "", opType: "LRN", versions: [1, 13], cpu: lrnCpu, infer: sameInfer },
-  { domain: "", opType: "MeanVarianceNormalization", versions: [9, 13], cpu: mvnCpu, infer: sameInfer },
+  {
+    domain: "",
+    opType: "MeanVarianceNormalization",
+    versions: [9, 13],
+    cpu: mvnCpu,
+    infer: sameInfer,
+  },
 ];

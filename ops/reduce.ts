@@ -66,7 +66,8 @@ function intLimits(type: DataType): [number, number] {
 // Reduce*
 // ---------------------------------------------------------------------------------------------
 
-type ReduceOp =
+/** The reduction a Reduce* op performs. */
+export type ReduceOp =
   | "sum"
   | "mean"
   | "max"
@@ -622,33 +623,46 @@ function topkCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
   const outDims = x.dims.map((d, i) => (i === axis ? k : d));
   const outSize = outer * k * inner;
   const indices = new BigInt64Array(outSize);
-  const order = new Array<number>(n);
   const big = isBig(x.type);
   const bsrc = big ? (x.data as BigArray) : undefined;
   const nsrc = big ? undefined : dataToNumbers(x.type, x.data);
-  const vals = new Array<number | bigint>(n);
-  // Comparator: larger first (or smaller first), NaN counts as the largest, ties by index.
-  const cmp = (p: number, q: number): number => {
+  const vals: (number | bigint)[] | Float64Array = big ? new Array<bigint>(n) : new Float64Array(n);
+  // True when element p ranks strictly before element q: larger first (smaller first when
+  // !largest), NaN counts as the largest value, ties go to the lower index.
+  const before = (p: number, q: number): boolean => {
     const u = vals[p], v = vals[q];
-    if (u !== v) {
-      const uNaN = u !== u, vNaN = v !== v;
-      if (uNaN !== vNaN) return (uNaN ? 1 : -1) * (largest ? -1 : 1);
-      if (!uNaN) {
-        if (u < v) return largest ? 1 : -1;
-        if (u > v) return largest ? -1 : 1;
-      }
+    if (u === v) return p < q;
+    const uNaN = u !== u, vNaN = v !== v;
+    if (uNaN || vNaN) {
+      if (uNaN && vNaN) return p < q;
+      return uNaN === largest;
     }
-    return p - q;
+    return largest ? u > v : u < v;
   };
+  const cmp = (p: number, q: number): number => (p === q ? 0 : before(p, q) ? -1 : 1);
+  // Small k: keep a sorted buffer of the best k (one pass); otherwise sort everything.
+  const useBuffer = k <= 64 && k * 4 < n;
+  const order = useBuffer ? new Int32Array(k) : new Array<number>(n);
   const outIdxFlat = new Int32Array(outSize);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
-      for (let j = 0; j < n; j++) {
-        order[j] = j;
-        vals[j] = big ? bsrc![base + j * inner] : nsrc![base + j * inner];
+      for (let j = 0; j < n; j++) vals[j] = big ? bsrc![base + j * inner] : nsrc![base + j * inner];
+      if (useBuffer) {
+        let count = 0;
+        for (let j = 0; j < n; j++) {
+          if (count === k && !before(j, order[k - 1])) continue;
+          let pos = count < k ? count++ : k - 1;
+          while (pos > 0 && before(j, order[pos - 1])) {
+            order[pos] = order[pos - 1];
+            pos--;
+          }
+          order[pos] = j;
+        }
+      } else {
+        for (let j = 0; j < n; j++) order[j] = j;
+        (order as number[]).sort(cmp);
       }
-      order.sort(cmp);
       for (let j = 0; j < k; j++) {
         const q = o * k * inner + j * inner + i;
         indices[q] = BigInt(order[j]);

@@ -68,7 +68,12 @@ function cubicKernel(x: number, A: number): number {
 }
 
 /** Original (input) coordinate of output index `x`, or undefined to extrapolate. */
-function originalCoord(s: ResizeSettings, axis: number, x: number, inLen: number): number | undefined {
+function originalCoord(
+  s: ResizeSettings,
+  axis: number,
+  x: number,
+  inLen: number,
+): number | undefined {
   const scale = s.scales[axis];
   const outW = s.outFloat[axis];
   switch (s.ctm) {
@@ -78,7 +83,9 @@ function originalCoord(s: ResizeSettings, axis: number, x: number, inLen: number
       return x / scale;
     case "tf_crop_and_resize": {
       const r0 = s.roiStart[axis], r1 = s.roiEnd[axis];
-      let v = outW === 1 ? ((r1 - r0) * (inLen - 1)) / 2 : (x * (r1 - r0) * (inLen - 1)) / (outW - 1);
+      let v = outW === 1
+        ? ((r1 - r0) * (inLen - 1)) / 2
+        : (x * (r1 - r0) * (inLen - 1)) / (outW - 1);
       v += r0 * (inLen - 1);
       return v < 0 || v > inLen - 1 ? undefined : v;
     }
@@ -330,6 +337,9 @@ function nearestGather(x: Tensor, s: ResizeSettings): Tensor {
 }
 
 function runResize(ctx: OpContext, x: Tensor, s: ResizeSettings): Tensor {
+  if (x.size === 0 && shapeSize(s.outDims) > 0) {
+    throw ctx.fail(`cannot resize the empty tensor [${x.dims}] to [${s.outDims}]`);
+  }
   if (s.mode === "nearest") {
     if (s.antialias) throw ctx.fail("antialias is not defined for mode nearest");
     return nearestGather(x, s);
@@ -340,13 +350,19 @@ function runResize(ctx: OpContext, x: Tensor, s: ResizeSettings): Tensor {
   }
   const y = interpolate(x, s);
   if (type === "float64") return new Tensor(type, y, s.outDims);
-  if (type === "float32" || isPackedFloat(type)) return new Tensor(type, fromNumbers(type, y), s.outDims);
+  if (type === "float32" || isPackedFloat(type)) {
+    return new Tensor(type, fromNumbers(type, y), s.outDims);
+  }
   // Integer outputs truncate toward zero, like the reference's astype.
   return new Tensor(type, fromNumbers(type, y), s.outDims);
 }
 
 /** A float/int tensor as numbers, or undefined when omitted or empty. */
-function optionalNumbers(ctx: OpContext, inputs: Parameters<OpDef["cpu"]>[1], i: number): number[] | undefined {
+function optionalNumbers(
+  ctx: OpContext,
+  inputs: Parameters<OpDef["cpu"]>[1],
+  i: number,
+): number[] | undefined {
   const t = optionalTensorAt(ctx, inputs, i);
   if (!t || t.size === 0) return undefined;
   if (t.type === "int64" || t.type === "uint64") return toIntArray(t);
@@ -367,7 +383,9 @@ function outputGeometry(
   const sc = new Array<number>(r).fill(1);
   const outFloat = dims.map((d) => d);
   if (scales) {
-    if (scales.length !== axes.length) return `scales has ${scales.length} values, expected ${axes.length}`;
+    if (scales.length !== axes.length) {
+      return `scales has ${scales.length} values, expected ${axes.length}`;
+    }
     if (scales.some((s) => !(s > 0))) return `scales must be positive, got [${scales}]`;
     axes.forEach((a, i) => {
       const s = scales[i];
@@ -378,7 +396,9 @@ function outputGeometry(
     return { outDims, scales: sc, outFloat };
   }
   if (!sizes) return "one of scales and sizes is required";
-  if (sizes.length !== axes.length) return `sizes has ${sizes.length} values, expected ${axes.length}`;
+  if (sizes.length !== axes.length) {
+    return `sizes has ${sizes.length} values, expected ${axes.length}`;
+  }
   if (sizes.some((s) => s < 0)) return `sizes must be non-negative, got [${sizes}]`;
   axes.forEach((a, i) => (sc[a] = sizes[i] / dims[a]));
   if (policy !== "stretch") {
@@ -435,7 +455,9 @@ const resizeCpu: OpDef["cpu"] = (ctx, inputs) => {
   const policy = v >= 18 ? ctx.attrs.string("keep_aspect_ratio_policy", "stretch") : "stretch";
   const geo = outputGeometry(x.dims, axes, scales, sizes, policy, scalesT?.type === "float32");
   if (typeof geo === "string") throw ctx.fail(geo);
-  const ctm = v >= 11 ? ctx.attrs.string("coordinate_transformation_mode", "half_pixel") : "asymmetric";
+  const ctm = v >= 11
+    ? ctx.attrs.string("coordinate_transformation_mode", "half_pixel")
+    : "asymmetric";
   const known = [
     "half_pixel",
     "half_pixel_symmetric",
@@ -445,7 +467,9 @@ const resizeCpu: OpDef["cpu"] = (ctx, inputs) => {
     "tf_crop_and_resize",
   ];
   if (v === 11) known.push("tf_half_pixel_for_nn");
-  if (!known.includes(ctm)) throw ctx.fail(`coordinate_transformation_mode "${ctm}" is not supported`);
+  if (!known.includes(ctm)) {
+    throw ctx.fail(`coordinate_transformation_mode "${ctm}" is not supported`);
+  }
   if (ctm === "half_pixel_symmetric" && v < 19) {
     throw ctx.fail("coordinate_transformation_mode half_pixel_symmetric needs opset 19");
   }
@@ -453,7 +477,9 @@ const resizeCpu: OpDef["cpu"] = (ctx, inputs) => {
   const roiEnd = new Array<number>(r).fill(1);
   if (ctm === "tf_crop_and_resize") {
     if (!roi) throw ctx.fail("tf_crop_and_resize needs the roi input");
-    if (roi.length !== 2 * axes.length) throw ctx.fail(`roi has ${roi.length} values, expected ${2 * axes.length}`);
+    if (roi.length !== 2 * axes.length) {
+      throw ctx.fail(`roi has ${roi.length} values, expected ${2 * axes.length}`);
+    }
     axes.forEach((a, i) => {
       roiStart[a] = roi![i];
       roiEnd[a] = roi![axes.length + i];
@@ -501,7 +527,9 @@ function resizeInfer(ctx: InferContext): (ValueType | undefined)[] {
   const scales = legacy ? read(1) : read(2);
   const sizes = legacy ? undefined : read(3);
   const shape: Dim[] = [...xs];
-  const policy = ctx.version >= 18 ? ctx.attrs.string("keep_aspect_ratio_policy", "stretch") : "stretch";
+  const policy = ctx.version >= 18
+    ? ctx.attrs.string("keep_aspect_ratio_policy", "stretch")
+    : "stretch";
   if (sizes && policy === "stretch") {
     axes.forEach((a, i) => (shape[a] = sizes[i]));
   } else if ((scales || sizes) && xs.every((d) => typeof d === "number")) {
@@ -511,7 +539,11 @@ function resizeInfer(ctx: InferContext): (ValueType | undefined)[] {
   } else if (scales) {
     axes.forEach((a, i) => {
       const d = xs[a];
-      shape[a] = typeof d === "number" ? Math.floor(scales[i] * d) : scales[i] === 1 ? d : undefined;
+      shape[a] = typeof d === "number"
+        ? Math.floor(scales[i] * d)
+        : scales[i] === 1
+        ? d
+        : undefined;
     });
   } else {
     for (const a of axes) shape[a] = undefined;
@@ -528,7 +560,9 @@ const upsampleCpu: OpDef["cpu"] = (ctx, inputs) => {
   const r = x.dims.length;
   let mode = ctx.attrs.string("mode", "nearest");
   if (mode === "bilinear") mode = "linear";
-  if (mode !== "nearest" && mode !== "linear") throw ctx.fail(`mode "${mode}" is not nearest or linear`);
+  if (mode !== "nearest" && mode !== "linear") {
+    throw ctx.fail(`mode "${mode}" is not nearest or linear`);
+  }
   let scales: number[];
   let f32 = true;
   if (ctx.version >= 9) {
@@ -578,7 +612,9 @@ function upsampleInfer(ctx: InferContext): (ValueType | undefined)[] {
     scales = [1, 1, ctx.attrs.float("height_scale", 1), ctx.attrs.float("width_scale", 1)];
   }
   const shape = xs.map((d, i) =>
-    scales && scales.length === xs.length && typeof d === "number" ? Math.floor(scales[i] * d) : undefined
+    scales && scales.length === xs.length && typeof d === "number"
+      ? Math.floor(scales[i] * d)
+      : undefined
   );
   return [{ kind: "tensor", elemType, shape }];
 }

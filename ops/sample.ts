@@ -12,7 +12,14 @@ import { allocate, isBig, isPackedFloat, type TensorData } from "../pipeline/ten
 import { fromNumbers, Tensor } from "../pipeline/tensor/tensor.ts";
 import type { Dim, ValueType } from "../pipeline/tensor/value_type.ts";
 import type { InferContext, OpDef } from "./types.ts";
-import { computeBuffer, floatResult, floatView, inferElem, inferShape, requireFloat } from "./conv.ts";
+import {
+  computeBuffer,
+  floatResult,
+  floatView,
+  inferElem,
+  inferShape,
+  requireFloat,
+} from "./conv.ts";
 import { numbersOf, shapeSize, stridesOf, tensorAt, toIntArray } from "./util.ts";
 
 type Padding = "zeros" | "border" | "reflection";
@@ -61,9 +68,13 @@ const gridSampleCpu: OpDef["cpu"] = (ctx, inputs) => {
   requireFloat(ctx, grid, "grid");
   const r = x.dims.length - 2;
   if (r < 1) throw ctx.fail(`X must have at least 3 dimensions, got [${x.dims}]`);
-  if (ctx.version < 20 && r !== 2) throw ctx.fail(`GridSample-16 needs a 4-D input, got [${x.dims}]`);
+  if (ctx.version < 20 && r !== 2) {
+    throw ctx.fail(`GridSample-16 needs a 4-D input, got [${x.dims}]`);
+  }
   if (grid.dims.length !== r + 2 || grid.dims[0] !== x.dims[0] || grid.dims[r + 1] !== r) {
-    throw ctx.fail(`grid must have shape [N, ...${r} dims, ${r}], got [${grid.dims}] for X [${x.dims}]`);
+    throw ctx.fail(
+      `grid must have shape [N, ...${r} dims, ${r}], got [${grid.dims}] for X [${x.dims}]`,
+    );
   }
   let mode = ctx.attrs.string("mode", ctx.version < 20 ? "bilinear" : "linear");
   if (mode === "bilinear") mode = "linear";
@@ -88,10 +99,13 @@ const gridSampleCpu: OpDef["cpu"] = (ctx, inputs) => {
   if (mode !== "nearest" && (!numeric || type === "bool")) {
     throw ctx.unsupported(`GridSample ${mode} of ${type} elements`, type);
   }
+  if (inSize === 0 && N * C * outSize > 0) {
+    throw ctx.fail(`cannot sample the empty input [${x.dims}]`);
+  }
   const gd = numbersOf(grid);
   const f32 = grid.type !== "float64";
   const fr = f32 ? Math.fround : (v: number) => v;
-  const lo = inSp.map((d) => (align ? 0 : -0.5));
+  const lo = inSp.map(() => (align ? 0 : -0.5));
   const hi = inSp.map((d) => (align ? d - 1 : d - 0.5));
   const tapsPerDim = mode === "nearest" ? 1 : mode === "linear" ? 2 : 4;
   // Per output position: resolved taps (offset, weight); -1 offsets read zero.
@@ -115,8 +129,9 @@ const gridSampleCpu: OpDef["cpu"] = (ctx, inputs) => {
   let yNum: Float64Array | undefined;
   let yAny: { [i: number]: unknown } | undefined;
   let xNum: ArrayLike<number> | undefined;
-  if (mode === "nearest") yAny = allocate(type, N * C * outSize) as unknown as { [i: number]: unknown };
-  else {
+  if (mode === "nearest") {
+    yAny = allocate(type, N * C * outSize) as unknown as { [i: number]: unknown };
+  } else {
     xNum = numbersOf(x);
     yNum = new Float64Array(N * C * outSize);
   }
@@ -203,7 +218,9 @@ const gridSampleCpu: OpDef["cpu"] = (ctx, inputs) => {
   if (yAny) return [new Tensor(type, yAny as unknown as TensorData, outDims)];
   const y = yNum!;
   if (type === "float64") return [new Tensor(type, y, outDims)];
-  if (type === "float32" || isPackedFloat(type)) return [new Tensor(type, fromNumbers(type, y), outDims)];
+  if (type === "float32" || isPackedFloat(type)) {
+    return [new Tensor(type, fromNumbers(type, y), outDims)];
+  }
   return [new Tensor(type, fromNumbers(type, y), outDims)];
 };
 
@@ -230,7 +247,9 @@ const affineGridCpu: OpDef["cpu"] = (ctx, inputs) => {
   }
   const r = size.length - 2;
   const N = size[0];
-  if (theta.dims.length !== 3 || theta.dims[0] !== N || theta.dims[1] !== r || theta.dims[2] !== r + 1) {
+  if (
+    theta.dims.length !== 3 || theta.dims[0] !== N || theta.dims[1] !== r || theta.dims[2] !== r + 1
+  ) {
     throw ctx.fail(`theta must have shape [${N}, ${r}, ${r + 1}], got [${theta.dims}]`);
   }
   const sp = size.slice(2);
@@ -279,7 +298,11 @@ function affineGridInfer(ctx: InferContext): (ValueType | undefined)[] {
     const ss = inferShape(ctx, 1);
     const n = ss && typeof ss[0] === "number" ? ss[0] : undefined;
     if (n === 4 || n === 5) {
-      return [{ kind: "tensor", elemType, shape: [...new Array<Dim>(n - 1).fill(undefined), n - 2] }];
+      return [{
+        kind: "tensor",
+        elemType,
+        shape: [...new Array<Dim>(n - 1).fill(undefined), n - 2],
+      }];
     }
     return [{ kind: "tensor", elemType }];
   }
@@ -289,7 +312,13 @@ function affineGridInfer(ctx: InferContext): (ValueType | undefined)[] {
 
 /** The sampling family. */
 export const ops: OpDef[] = [
-  { domain: "", opType: "GridSample", versions: [16, 20, 22], cpu: gridSampleCpu, infer: gridSampleInfer },
+  {
+    domain: "",
+    opType: "GridSample",
+    versions: [16, 20, 22],
+    cpu: gridSampleCpu,
+    infer: gridSampleInfer,
+  },
   {
     domain: "",
     opType: "AffineGrid",

@@ -15,9 +15,12 @@ import { shapeSize, tensorAt } from "./util.ts";
 const FLOATS = new Set<DataType>(["float32", "float64", "float16", "bfloat16"]);
 
 /** How a tensor is walked: `outer` blocks of `n` elements along the axis, `inner` apart. */
-interface AxisLayout {
+export interface AxisLayout {
+  /** Number of blocks before the axis. */
   outer: number;
+  /** Length of the axis. */
   n: number;
+  /** Distance between consecutive elements along the axis (elements after the axis). */
   inner: number;
 }
 
@@ -42,7 +45,8 @@ function softmaxLayout(ctx: OpContext, dims: readonly number[]): AxisLayout {
   };
 }
 
-type Kind = "softmax" | "logsoftmax" | "hardmax";
+/** Which normalization {@link softmaxNumbers} computes. */
+export type SoftmaxKind = "softmax" | "logsoftmax" | "hardmax";
 
 function checkFloat(ctx: OpContext, x: Tensor): void {
   if (!FLOATS.has(x.type)) {
@@ -52,7 +56,7 @@ function checkFloat(ctx: OpContext, x: Tensor): void {
 
 /** Applies softmax, log-softmax or hardmax to `src` with the given layout. */
 export function softmaxNumbers(
-  kind: Kind,
+  kind: SoftmaxKind,
   src: ArrayLike<number>,
   { outer, n, inner }: AxisLayout,
 ): Float64Array {
@@ -92,7 +96,7 @@ export function softmaxNumbers(
   return out;
 }
 
-function softmaxCpu(kind: Kind): OpDef["cpu"] {
+function softmaxCpu(kind: SoftmaxKind): OpDef["cpu"] {
   return (ctx, inputs) => {
     const x = tensorAt(ctx, inputs, 0);
     checkFloat(ctx, x);

@@ -88,9 +88,7 @@ export function mergeShapes(
     return {
       value: [...a],
       conflict: "shape",
-      message: `rank ${a.length} ${formatShape(a)} differs from rank ${b.length} ${
-        formatShape(b)
-      }`,
+      message: `rank ${a.length} ${formatShape(a)} differs from rank ${b.length} ${formatShape(b)}`,
     };
   }
   const out: Dim[] = [];

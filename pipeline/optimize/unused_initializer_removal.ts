@@ -14,7 +14,9 @@ import { forEachGraphBottomUp, outerReads, pruneValueInfo, useCounts } from "./_
 function trainingReads(model: Model): Set<string> {
   const out = new Set<string>();
   for (const t of model.trainingInfo) {
-    for (const g of [t.initialization, t.algorithm]) if (g) for (const n of outerReads(g)) out.add(n);
+    for (const g of [t.initialization, t.algorithm]) {
+      if (g) { for (const n of outerReads(g)) out.add(n); }
+    }
     for (const b of [...t.initializationBinding, ...t.updateBinding]) {
       out.add(b.key);
       out.add(b.value);
@@ -55,8 +57,9 @@ export const unusedInitializerRemoval: Pass = {
     const main = model.graph;
     const training = trainingReads(model);
     const none = new Set<string>();
-    forEachGraphBottomUp(main, (g) =>
-      remove(g, g === main ? training : none, details, g === main ? "" : ` in ${g.name}`)
+    forEachGraphBottomUp(
+      main,
+      (g) => remove(g, g === main ? training : none, details, g === main ? "" : ` in ${g.name}`),
     );
     return { changed: details.length > 0, details };
   },

@@ -215,7 +215,11 @@ function omitNames(nodes: Node[], names: ReadonlySet<string>): Node[] {
     ...n,
     input: n.input.map((x) => (names.has(x) ? "" : x)),
     attribute: n.attribute.map((a) =>
-      a.g ? { ...a, g: inGraph(a.g) } : a.graphs.length ? { ...a, graphs: a.graphs.map(inGraph) } : a
+      a.g
+        ? { ...a, g: inGraph(a.g) }
+        : a.graphs.length
+        ? { ...a, graphs: a.graphs.map(inGraph) }
+        : a
     ),
   }));
 }
@@ -261,7 +265,10 @@ function functionKernel(fn: FunctionProto, call: Node, env: PlanEnv): CpuKernel 
   };
 }
 
-const planCache = new WeakMap<Graph, Plan>();
+// Subgraph plans, per session (identified by its random source, which every env derived
+// from the session's shares), then per graph: sessions sharing a loaded model must not
+// share plans, whose steps capture the session's random source and external data.
+const planCache = new WeakMap<object, WeakMap<Graph, Plan>>();
 
 /** Plans a graph. Subgraphs may read names from enclosing scopes (`outer`). */
 export function buildPlan(
@@ -387,10 +394,15 @@ export async function runSubgraph(
   parent: Scope,
   env: PlanEnv,
 ): Promise<(Value | undefined)[]> {
-  let plan = planCache.get(graph);
+  let plans = planCache.get(env.random);
+  if (!plans) {
+    plans = new WeakMap();
+    planCache.set(env.random, plans);
+  }
+  let plan = plans.get(graph);
   if (!plan) {
     plan = buildPlan(graph, env, { isSubgraph: true, outer: new Set() });
-    planCache.set(graph, plan);
+    plans.set(graph, plan);
   }
   const feeds = new Map<string, Value>();
   graph.input.forEach((vi, i) => {

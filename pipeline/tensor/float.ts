@@ -79,7 +79,7 @@ const FORMATS: Record<string, MiniFloat> = {
     bias: 15,
     maxCode: 0x7b,
     infCode: 0x7c,
-    nanCode: 0x7f,
+    nanCode: 0x7e,
     unsignedZero: false,
     bits: 8,
   },
@@ -163,38 +163,38 @@ function roundHalfEven(q: number): number {
 export function encodeMiniFloat(type: MiniFloatType, x: number, saturate = true): number {
   const fmt = FORMATS[type];
   const signBit = 1 << (fmt.bits - 1);
-  if (Number.isNaN(x)) return fmt.nanCode;
+  // float4e2m1 has neither NaN nor Inf: NaN encodes as 0x8 (as ml_dtypes does) and every
+  // overflow saturates.
+  const alwaysSaturate = type === "float4e2m1";
+  if (Number.isNaN(x)) return alwaysSaturate ? 0x8 : fmt.nanCode;
   const negative = x < 0 || Object.is(x, -0);
   const a = Math.abs(x);
+  const sign = negative ? signBit : 0;
+  const overflow = (): number => {
+    if (saturate || alwaysSaturate) return fmt.maxCode | sign;
+    if (fmt.infCode !== undefined) return fmt.infCode | sign;
+    return fmt.unsignedZero ? fmt.nanCode : fmt.nanCode | sign;
+  };
+  if (a === Infinity) return overflow();
   let mag: number;
-  if (a === Infinity) {
-    if (saturate) mag = fmt.maxCode;
-    else if (fmt.infCode !== undefined) mag = fmt.infCode;
-    else return fmt.nanCode;
+  const minNormal = 2 ** (1 - fmt.bias);
+  if (a < minNormal) {
+    mag = roundHalfEven(a / 2 ** (1 - fmt.bias - fmt.manBits));
   } else {
-    const minNormal = 2 ** (1 - fmt.bias);
-    if (a < minNormal) {
-      mag = roundHalfEven(a / 2 ** (1 - fmt.bias - fmt.manBits));
-    } else {
-      let e = Math.floor(Math.log2(a));
-      if (2 ** e > a) e--;
-      else if (2 ** (e + 1) <= a) e++;
-      let r = roundHalfEven((a / 2 ** e - 1) * (1 << fmt.manBits));
-      if (r === 1 << fmt.manBits) {
-        r = 0;
-        e++;
-      }
-      const biased = e + fmt.bias;
-      mag = biased >= 1 << fmt.expBits ? Infinity : (biased << fmt.manBits) | r;
+    let e = Math.floor(Math.log2(a));
+    if (2 ** e > a) e--;
+    else if (2 ** (e + 1) <= a) e++;
+    let r = roundHalfEven((a / 2 ** e - 1) * (1 << fmt.manBits));
+    if (r === 1 << fmt.manBits) {
+      r = 0;
+      e++;
     }
-    if (mag > fmt.maxCode) {
-      if (saturate) mag = fmt.maxCode;
-      else if (fmt.infCode !== undefined) mag = fmt.infCode;
-      else return fmt.nanCode;
-    }
+    const biased = e + fmt.bias;
+    mag = biased >= 1 << fmt.expBits ? Infinity : (biased << fmt.manBits) | r;
   }
+  if (mag > fmt.maxCode) return overflow();
   if (mag === 0 && fmt.unsignedZero) return 0;
-  return negative ? mag | signBit : mag;
+  return mag | sign;
 }
 
 /** Rounding used when encoding float8e8m0 (Cast's `round_mode`). */

@@ -19,6 +19,11 @@ import {
   vi,
 } from "./_ir_build.ts";
 import { RuntimeError } from "../../pipeline/errors.ts";
+import type { Attribute } from "../../pipeline/load/ir.ts";
+import { NodeAttributes } from "../../pipeline/run/attributes.ts";
+import { resolveOp } from "../../ops/registry.ts";
+import type { InferContext } from "../../ops/types.ts";
+import { type ValueType, valueTypeFromProto } from "../../pipeline/tensor/value_type.ts";
 
 const OPSET = [{ domain: "", version: 16 }];
 
@@ -236,4 +241,59 @@ Deno.test("If: branches of different shapes, a branch returning an outer value",
     21,
   ]);
   await assert.rejects(runModel(m, { ...feeds, c: bool([true, false]) }), RuntimeError);
+});
+
+/** Runs an op's infer function; subgraphs "infer" to their declared output types. */
+function inferWith(
+  opType: string,
+  opset: number,
+  types: (ValueType | undefined)[],
+  attrs: Attribute[],
+): (ValueType | undefined)[] {
+  const r = resolveOp("", opType, opset);
+  if (!("def" in r) || !r.def.infer) throw new Error(`${opType} has no infer function`);
+  const n = node(opType, types.map((_, i) => `x${i}`), ["y"], attrs);
+  const ctx: InferContext = {
+    node: n,
+    opset,
+    version: r.version,
+    attrs: new NodeAttributes(n),
+    inputCount: types.length,
+    input: (i) => types[i],
+    hasInput: (i) => types[i] !== undefined,
+    constant: () => undefined,
+    inferGraph: (g) => g.output.map((o) => valueTypeFromProto(o.type)),
+    error: (m) => {
+      throw new Error(m);
+    },
+  };
+  return r.def.infer(ctx);
+}
+
+Deno.test("control-flow inference: If unions branches, Loop and Scan add the scan axis", () => {
+  const f = (shape?: (number | string | undefined)[]) =>
+    ({ kind: "tensor", elemType: "float32", shape }) as ValueType;
+  const ifTypes = inferWith("If", 16, [{ kind: "tensor", elemType: "bool", shape: [] }], [
+    attr.graph("then_branch", graph([], [], [vi("a", "float32", [1, 3])])),
+    attr.graph("else_branch", graph([], [], [vi("b", "float32", [2, 3])])),
+  ]);
+  assert.deepEqual(ifTypes, [f([undefined, 3])]);
+  const loopTypes = inferWith("Loop", 16, [
+    { kind: "tensor", elemType: "int64", shape: [] },
+    undefined,
+    f([1]),
+  ], [attr.graph("body", countingBody())]);
+  assert.deepEqual(loopTypes, [f([1]), f([undefined, 1])]);
+  const body = graph(
+    [],
+    [vi("s", "float32", [2]), vi("x", "float32", [2])],
+    [vi("s2", "float32", [2]), vi("y", "float32", [2])],
+  );
+  const scanTypes = inferWith("Scan", 16, [f([2]), f([2, 5])], [
+    attr.graph("body", body),
+    attr.int("num_scan_inputs", 1),
+    attr.ints("scan_input_axes", [1]),
+    attr.ints("scan_output_axes", [-1]),
+  ]);
+  assert.deepEqual(scanTypes, [f([2]), f([2, 5])]);
 });

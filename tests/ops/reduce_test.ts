@@ -201,3 +201,35 @@ Deno.test("Reductions, ArgMax and TopK infer shapes", () => {
   assert.deepEqual(k.types[0], { kind: "tensor", elemType: "float32", shape: ["N", 3] });
   assert.deepEqual(k.types[1], { kind: "tensor", elemType: "int64", shape: ["N", 3] });
 });
+
+Deno.test("TopK matches a stable-sort reference for small and large k, with NaN and ties", async () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const n = 40;
+  const data = Array.from({ length: 3 * n }, () => {
+    const r = rand();
+    return r < 0.05 ? NaN : Math.floor(r * 10) - 5; // many ties
+  });
+  for (const largest of [1, 0]) {
+    for (const k of [1, 3, 9, 20, 40]) {
+      const [v, idx] = await runOp("TopK", 11, [f32(data, [3, n]), i64([k])], [
+        aInt("largest", largest),
+      ], 2) as Tensor[];
+      for (let r = 0; r < 3; r++) {
+        const row = data.slice(r * n, (r + 1) * n);
+        const key = (x: number) => (Number.isNaN(x) ? Infinity : x) * (largest ? -1 : 1);
+        const want = row.map((_, j) => j).sort((p, q) => key(row[p]) - key(row[q]) || p - q).slice(
+          0,
+          k,
+        );
+        assert.deepEqual(
+          values(idx).slice(r * k, (r + 1) * k),
+          want.map(BigInt),
+          `k=${k} largest=${largest}`,
+        );
+        const got = Array.from(v.data as Float32Array).slice(r * k, (r + 1) * k);
+        assert.deepEqual(got.map(String), want.map((j) => String(row[j])));
+      }
+    }
+  }
+});

@@ -1,0 +1,513 @@
+/**
+ * Integer and quantized products: MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv.
+ *
+ * The integer sums run exactly: operands have their zero points subtracted into float64
+ * arrays and go through the GEMM primitive (products of 8-bit values are exact in float64 up
+ * to enormous inner dimensions), convolutions through im2col + GEMM, with a direct loop for
+ * depthwise kernels. Requantization then follows onnxruntime (MlasRequantizeOutput): the
+ * int32 accumulator (bias included) is converted to float32, multiplied by the float32 scale
+ * `x_scale * w_scale / y_scale`, rounded half to even, offset by the zero point and saturated.
+ *
+ * @module
+ */
+
+import { type DataType, integerRange, type NumericArray } from "../pipeline/tensor/dtype.ts";
+import { encodeMiniFloat, type MiniFloatType } from "../pipeline/tensor/float.ts";
+import { Tensor } from "../pipeline/tensor/tensor.ts";
+import type { Dim, ValueType } from "../pipeline/tensor/value_type.ts";
+import { type FloatArray, gemm } from "../pipeline/run/cpu/gemm.ts";
+import { im2col, type WindowGeometry } from "../pipeline/run/cpu/im2col.ts";
+import type { InferContext, OpContext, OpDef } from "./types.ts";
+import { broadcastDims, matmulTensors } from "./matmul.ts";
+import { inferWindowDims, windowAttrs, windowShape } from "./conv.ts";
+import {
+  alloc,
+  broadcastOffsets,
+  broadcastShapes,
+  numbersOf,
+  optionalTensorAt,
+  shapeSize,
+  tensorAt,
+} from "./util.ts";
+import { isFloat8, precisionOf, requantize, roundTo } from "./quantize.ts";
+
+const INT8 = new Set<DataType>(["int8", "uint8"]);
+
+function requireInt8(ctx: OpContext, t: Tensor, what: string): void {
+  if (!INT8.has(t.type)) {
+    throw ctx.unsupported(`${ctx.node.opType} does not accept ${t.type} ${what}`, t.type);
+  }
+}
+
+/** A zero point or scale that is a scalar or a 1-D vector of `len` (per row/column/channel). */
+function vectorParam(
+  ctx: OpContext,
+  t: Tensor | undefined,
+  len: number,
+  name: string,
+  fallback = 0,
+): NumericArray | undefined {
+  if (!t) return fallback === 0 ? undefined : Float64Array.of(fallback);
+  if (t.size === 1) return numbersOf(t);
+  if (t.dims.length === 1 && t.dims[0] === len) return numbersOf(t);
+  throw ctx.fail(`${name} must be a scalar or have ${len} elements, got shape [${t.dims}]`);
+}
+
+function scalarOrOne(p: NumericArray | undefined, i: number): number {
+  return p === undefined ? 0 : p.length === 1 ? p[0] : p[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix products
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `t - zp` as a float64 tensor of t's shape. A 1-D zero point of length > 1 is per row
+ * (`rows`: dim -2 of a matrix operand A) or per column (dim -1 of B); higher-rank ones
+ * broadcast numpy-style (e.g. [D1, D2, M, 1] against [D1, D2, M, K]).
+ */
+function centered(ctx: OpContext, t: Tensor, zp: Tensor | undefined, rows: boolean, name: string) {
+  const v = numbersOf(t);
+  const out = new Float64Array(t.size);
+  const dims = t.dims;
+  if (!zp || zp.size === 1) {
+    const z = zp ? numbersOf(zp)[0] : 0;
+    for (let i = 0; i < out.length; i++) out[i] = v[i] - z;
+    return new Tensor("float64", out, dims);
+  }
+  const zv = numbersOf(zp);
+  const r = dims.length;
+  if (zp.dims.length === 1 && r >= 2) {
+    const cols = dims[r - 1];
+    const len = rows ? dims[r - 2] : cols;
+    if (zp.dims[0] !== len) {
+      throw ctx.fail(
+        `${name} must be a scalar or have ${len} elements (one per ${rows ? "row" : "column"}), got [${zp.dims}]`,
+      );
+    }
+    for (let i = 0; i < out.length; i++) {
+      const p = rows ? Math.floor(i / cols) % len : i % cols;
+      out[i] = v[i] - zv[p];
+    }
+    return new Tensor("float64", out, dims);
+  }
+  const b = broadcastShapes(zp.dims, dims);
+  if (!b || b.length !== r || b.some((d, i) => d !== dims[i])) {
+    throw ctx.fail(`${name} of shape [${zp.dims}] does not broadcast to [${dims}]`);
+  }
+  const map = broadcastOffsets(zp.dims, dims);
+  for (let i = 0; i < out.length; i++) out[i] = v[i] - zv[map ? map[i] : i];
+  return new Tensor("float64", out, dims);
+}
+
+const matmulIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
+  const a = tensorAt(ctx, inputs, 0);
+  const b = tensorAt(ctx, inputs, 1);
+  requireInt8(ctx, a, "A");
+  requireInt8(ctx, b, "B");
+  const azp = optionalTensorAt(ctx, inputs, 2);
+  const bzp = optionalTensorAt(ctx, inputs, 3);
+  if (azp && azp.type !== a.type) throw ctx.fail(`a_zero_point is ${azp.type} but A is ${a.type}`);
+  if (bzp && bzp.type !== b.type) throw ctx.fail(`b_zero_point is ${bzp.type} but B is ${b.type}`);
+  const c = matmulTensors(
+    ctx,
+    centered(ctx, a, azp, true, "a_zero_point"),
+    centered(ctx, b, bzp, false, "b_zero_point"),
+  );
+  return [new Tensor("int32", Int32Array.from(c.data as Float64Array), c.dims)];
+};
+
+/** Output shape of a numpy matmul of two symbolic shapes (undefined when unknown). */
+function matmulShape(
+  ctx: InferContext,
+  a: Dim[] | undefined,
+  b: Dim[] | undefined,
+): Dim[] | undefined {
+  if (!a || !b || a.length === 0 || b.length === 0) return undefined;
+  const ad = a.length === 1 ? [1, a[0]] : a;
+  const bd = b.length === 1 ? [b[0], 1] : b;
+  const out = broadcastDims(ctx, ad.slice(0, -2), bd.slice(0, -2));
+  if (a.length > 1) out.push(ad[ad.length - 2]);
+  if (b.length > 1) out.push(bd[bd.length - 1]);
+  return out;
+}
+
+function shapeOf(t: ValueType | undefined): Dim[] | undefined {
+  return t?.kind === "tensor" ? t.shape : undefined;
+}
+
+function elemOf(t: ValueType | undefined): DataType | undefined {
+  return t?.kind === "tensor" ? t.elemType : undefined;
+}
+
+function matmulIntegerInfer(ctx: InferContext): (ValueType | undefined)[] {
+  return [{
+    kind: "tensor",
+    elemType: "int32",
+    shape: matmulShape(ctx, shapeOf(ctx.input(0)), shapeOf(ctx.input(1))),
+  }];
+}
+
+const QMM_TYPES_21 = new Set<DataType>(["int8", "uint8", ...[
+  "float8e4m3fn",
+  "float8e4m3fnuz",
+  "float8e5m2",
+  "float8e5m2fnuz",
+] as DataType[]]);
+
+const qlinearMatmulCpu: OpDef["cpu"] = (ctx, inputs) => {
+  const a = tensorAt(ctx, inputs, 0);
+  const aScale = tensorAt(ctx, inputs, 1);
+  const aZp = optionalTensorAt(ctx, inputs, 2);
+  const b = tensorAt(ctx, inputs, 3);
+  const bScale = tensorAt(ctx, inputs, 4);
+  const bZp = optionalTensorAt(ctx, inputs, 5);
+  const yScale = tensorAt(ctx, inputs, 6);
+  const yZp = optionalTensorAt(ctx, inputs, 7);
+  const allowed = ctx.version >= 21 ? QMM_TYPES_21 : INT8;
+  const outType = yZp?.type ?? a.type;
+  for (const [t, what] of [[a, "a"], [b, "b"]] as const) {
+    if (!allowed.has(t.type)) {
+      throw ctx.unsupported(`QLinearMatMul-${ctx.version} does not accept ${t.type} ${what}`, t.type);
+    }
+  }
+  if (!allowed.has(outType)) {
+    throw ctx.unsupported(`QLinearMatMul-${ctx.version} cannot produce ${outType}`, outType);
+  }
+  const scaleTypes = ctx.version >= 21 ? ["float32", "float16", "bfloat16"] : ["float32"];
+  for (const s of [aScale, bScale, yScale]) {
+    if (!scaleTypes.includes(s.type)) {
+      throw ctx.unsupported(`QLinearMatMul does not accept ${s.type} scales`, s.type);
+    }
+  }
+  if (aScale.type !== bScale.type || aScale.type !== yScale.type) {
+    throw ctx.fail("a_scale, b_scale and y_scale must have the same type");
+  }
+  if (aZp && aZp.type !== a.type) throw ctx.fail(`a_zero_point is ${aZp.type} but a is ${a.type}`);
+  if (bZp && bZp.type !== b.type) throw ctx.fail(`b_zero_point is ${bZp.type} but b is ${b.type}`);
+  // Products of centered operands (float8 operands are their values; their zero point is 0).
+  const ca = centered(ctx, a, isFloat8(a.type) ? undefined : aZp, true, "a_zero_point");
+  const cb = centered(ctx, b, isFloat8(b.type) ? undefined : bZp, false, "b_zero_point");
+  const c = matmulTensors(ctx, ca, cb);
+  const acc = c.data as Float64Array;
+  const M = a.dims.length > 1 ? a.dims[a.dims.length - 2] : 1;
+  const N = b.dims.length > 1 ? b.dims[b.dims.length - 1] : 1;
+  const sa = vectorParam(ctx, aScale, M, "a_scale")!;
+  const sb = vectorParam(ctx, bScale, N, "b_scale")!;
+  const sy = vectorParam(ctx, yScale, M, "y_scale")!;
+  const zy = vectorParam(ctx, yZp, M, "y_zero_point");
+  const prec = precisionOf(aScale.type);
+  const out = alloc(outType, acc.length) as NumericArray;
+  const perElem = sa.length > 1 || sb.length > 1 || sy.length > 1 || (zy?.length ?? 1) > 1;
+  const scaleAt = (i: number, j: number): number =>
+    roundTo(prec, roundTo(prec, scalarOrOne(sa, i) * scalarOrOne(sb, j)) / scalarOrOne(sy, i));
+  if (isFloat8(outType)) {
+    for (let f = 0; f < acc.length; f++) {
+      const j = f % N, i = Math.floor(f / N) % M;
+      const v = Math.fround(acc[f] * scaleAt(i, j));
+      out[f] = encodeMiniFloat(outType as MiniFloatType, v, true);
+    }
+    return [new Tensor(outType, out, c.dims)];
+  }
+  const [lo, hi] = integerRange(outType);
+  if (!perElem) {
+    const s = scaleAt(0, 0), z = scalarOrOne(zy, 0);
+    for (let f = 0; f < acc.length; f++) out[f] = requantize(acc[f], s, z, lo, hi);
+  } else {
+    for (let f = 0; f < acc.length; f++) {
+      const j = f % N, i = Math.floor(f / N) % M;
+      out[f] = requantize(acc[f], scaleAt(i, j), scalarOrOne(zy, i), lo, hi);
+    }
+  }
+  return [new Tensor(outType, out, c.dims)];
+};
+
+function qlinearMatmulInfer(ctx: InferContext): (ValueType | undefined)[] {
+  const elemType = ctx.hasInput(7) ? elemOf(ctx.input(7)) : elemOf(ctx.input(0));
+  return [{
+    kind: "tensor",
+    elemType,
+    shape: matmulShape(ctx, shapeOf(ctx.input(0)), shapeOf(ctx.input(3))),
+  }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolutions
+// ---------------------------------------------------------------------------------------------
+
+/** The exact integer sums of a convolution, in float64, and the output shape. */
+interface ConvSums {
+  acc: Float64Array;
+  dims: number[];
+  /** Output channels. */
+  M: number;
+  /** Output spatial size. */
+  plane: number;
+}
+
+/** Direct depthwise 2-D convolution of one plane, accumulating into y. */
+function depthwisePlane(
+  x: Float64Array,
+  xOff: number,
+  w: Float64Array,
+  wOff: number,
+  y: Float64Array,
+  yOff: number,
+  g: WindowGeometry,
+): void {
+  const [H, W] = g.image;
+  const [OH, OW] = g.grid;
+  const [KH, KW] = g.kernel;
+  const [SH, SW] = g.strides;
+  const [DH, DW] = g.dilations;
+  const [PH, PW] = g.padsBegin;
+  for (let kh = 0; kh < KH; kh++) {
+    const h0 = kh * DH - PH;
+    for (let kw = 0; kw < KW; kw++) {
+      const wv = w[wOff + kh * KW + kw];
+      if (wv === 0) continue;
+      const w0 = kw * DW - PW;
+      // Output columns whose tap lands inside the row: 0 <= ow*SW + w0 < W.
+      const lo = w0 >= 0 ? 0 : Math.ceil(-w0 / SW);
+      const hi = Math.max(lo, Math.min(OW, W - w0 <= 0 ? 0 : Math.ceil((W - w0) / SW)));
+      for (let oh = 0; oh < OH; oh++) {
+        const ih = oh * SH + h0;
+        if (ih < 0 || ih >= H) continue;
+        const q = yOff + oh * OW;
+        let p = xOff + ih * W + w0 + lo * SW;
+        for (let ow = lo; ow < hi; ow++, p += SW) y[q + ow] += wv * x[p];
+      }
+    }
+  }
+}
+
+/**
+ * Sum over the window of (x - xZp) * (w - wZp[m]) plus bias[m], for every output element of
+ * a convolution with the node's kernel_shape/strides/dilations/pads/auto_pad/group.
+ */
+function integerConv(
+  ctx: OpContext,
+  x: Tensor,
+  w: Tensor,
+  xZp: number,
+  wZp: NumericArray | undefined,
+  bias: NumericArray | undefined,
+): ConvSums {
+  const group = ctx.attrs.int("group", 1);
+  if (group < 1) throw ctx.fail(`group must be positive, got ${group}`);
+  const r = x.dims.length - 2;
+  if (r < 1) throw ctx.fail(`x must have at least 3 dimensions, got [${x.dims}]`);
+  if (w.dims.length !== r + 2) throw ctx.fail(`w must have rank ${r + 2} like x, got [${w.dims}]`);
+  const [N, C] = x.dims;
+  const M = w.dims[0];
+  if (C !== w.dims[1] * group) {
+    throw ctx.fail(`x has ${C} channels but w expects ${w.dims[1]} x group ${group}`);
+  }
+  if (M % group !== 0) throw ctx.fail(`w's ${M} output channels are not divisible by group ${group}`);
+  const inSp = x.dims.slice(2);
+  const wk = w.dims.slice(2);
+  const a = windowAttrs(ctx, r, wk);
+  if (a.kernel.some((k, i) => k !== wk[i])) {
+    throw ctx.fail(`kernel_shape [${a.kernel}] does not match w's [${wk}]`);
+  }
+  const ws = windowShape(inSp, a.kernel, a.strides, a.dilations, {
+    autoPad: ctx.attrs.string("auto_pad", "NOTSET"),
+    pads: a.pads,
+  });
+  if (typeof ws === "string") throw ctx.fail(ws);
+  const outSp = ws.out;
+  const plane = shapeSize(outSp);
+  const inSize = shapeSize(inSp);
+  const K = shapeSize(a.kernel);
+  const Cg = C / group, Mg = M / group;
+  const rows = Cg * K;
+  const acc = new Float64Array(N * M * plane);
+  const dims = [N, M, ...outSp];
+  if (bias) {
+    for (let n = 0; n < N; n++) {
+      for (let m = 0; m < M; m++) acc.fill(bias[m], (n * M + m) * plane, (n * M + m + 1) * plane);
+    }
+  }
+  if (acc.length === 0 || C === 0) return { acc, dims, M, plane };
+  const xv = numbersOf(x);
+  const xs = new Float64Array(x.size);
+  for (let i = 0; i < xs.length; i++) xs[i] = xv[i] - xZp;
+  const wv = numbersOf(w);
+  const wsz = new Float64Array(w.size);
+  for (let m = 0, i = 0; m < M; m++) {
+    const z = scalarOrOne(wZp, m);
+    for (let k = 0; k < rows; k++, i++) wsz[i] = wv[i] - z;
+  }
+  const geom: WindowGeometry = {
+    image: inSp,
+    grid: outSp,
+    kernel: a.kernel,
+    strides: a.strides,
+    dilations: a.dilations,
+    padsBegin: ws.padsBegin,
+  };
+  const pointwise = K === 1 && a.strides.every((s) => s === 1) &&
+    ws.padsBegin.every((p) => p === 0) && outSp.every((o, i) => o === inSp[i]);
+  if (Cg === 1 && r === 2 && !pointwise) {
+    for (let n = 0; n < N; n++) {
+      for (let m = 0; m < M; m++) {
+        const g = Math.floor(m / Mg);
+        depthwisePlane(xs, (n * C + g) * inSize, wsz, m * K, acc, (n * M + m) * plane, geom);
+      }
+    }
+    return { acc, dims, M, plane };
+  }
+  const col = pointwise ? undefined : new Float64Array(rows * plane);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < group; g++) {
+      const xOff = (n * C + g * Cg) * inSize;
+      let src: FloatArray = xs;
+      let off = xOff;
+      if (col) {
+        im2col(xs, xOff, Cg, geom, col, 0);
+        src = col;
+        off = 0;
+      }
+      gemm(
+        Mg,
+        plane,
+        rows,
+        { data: wsz, offset: g * Mg * rows, ld: rows },
+        { data: src, offset: off, ld: plane },
+        { data: acc, offset: (n * M + g * Mg) * plane, ld: plane },
+        { beta: 1 },
+      );
+    }
+  }
+  return { acc, dims, M, plane };
+}
+
+const convIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
+  const x = tensorAt(ctx, inputs, 0);
+  const w = tensorAt(ctx, inputs, 1);
+  requireInt8(ctx, x, "x");
+  requireInt8(ctx, w, "w");
+  const xZpT = optionalTensorAt(ctx, inputs, 2);
+  const wZpT = optionalTensorAt(ctx, inputs, 3);
+  if (xZpT && xZpT.type !== x.type) throw ctx.fail(`x_zero_point is ${xZpT.type} but x is ${x.type}`);
+  if (wZpT && wZpT.type !== w.type) throw ctx.fail(`w_zero_point is ${wZpT.type} but w is ${w.type}`);
+  if (xZpT && xZpT.size !== 1) {
+    throw ctx.fail(`x_zero_point must be a scalar, got shape [${xZpT.dims}]`);
+  }
+  const xZp = xZpT ? numbersOf(xZpT)[0] : 0;
+  const M = w.dims[0] ?? 0;
+  const wZp = vectorParam(ctx, wZpT, M, "w_zero_point");
+  const s = integerConv(ctx, x, w, xZp, wZp, undefined);
+  return [new Tensor("int32", Int32Array.from(s.acc), s.dims)];
+};
+
+const qlinearConvCpu: OpDef["cpu"] = (ctx, inputs) => {
+  const x = tensorAt(ctx, inputs, 0);
+  const xScale = tensorAt(ctx, inputs, 1);
+  const xZpT = optionalTensorAt(ctx, inputs, 2);
+  const w = tensorAt(ctx, inputs, 3);
+  const wScale = tensorAt(ctx, inputs, 4);
+  const wZpT = optionalTensorAt(ctx, inputs, 5);
+  const yScale = tensorAt(ctx, inputs, 6);
+  const yZpT = optionalTensorAt(ctx, inputs, 7);
+  const b = optionalTensorAt(ctx, inputs, 8);
+  requireInt8(ctx, x, "x");
+  requireInt8(ctx, w, "w");
+  const outType = yZpT?.type ?? x.type;
+  if (!INT8.has(outType)) throw ctx.unsupported(`QLinearConv cannot produce ${outType}`, outType);
+  for (const s of [xScale, wScale, yScale]) {
+    if (s.type !== "float32") throw ctx.unsupported(`QLinearConv does not accept ${s.type} scales`, s.type);
+  }
+  if (xZpT && xZpT.type !== x.type) throw ctx.fail(`x_zero_point is ${xZpT.type} but x is ${x.type}`);
+  if (wZpT && wZpT.type !== w.type) throw ctx.fail(`w_zero_point is ${wZpT.type} but w is ${w.type}`);
+  if (b && b.type !== "int32") throw ctx.fail(`B must be int32, got ${b.type}`);
+  const M = w.dims[0] ?? 0;
+  const xs = vectorParam(ctx, xScale, 1, "x_scale")!;
+  const xZp = scalarOrOne(vectorParam(ctx, xZpT, 1, "x_zero_point"), 0);
+  const ws = vectorParam(ctx, wScale, M, "w_scale")!;
+  const wZp = vectorParam(ctx, wZpT, M, "w_zero_point");
+  const ys = vectorParam(ctx, yScale, 1, "y_scale")!;
+  const yZp = scalarOrOne(vectorParam(ctx, yZpT, 1, "y_zero_point"), 0);
+  const bias = b ? numbersOf(b) : undefined;
+  if (bias && bias.length !== M) throw ctx.fail(`B must have ${M} elements, got [${b!.dims}]`);
+  const s = integerConv(ctx, x, w, xZp, wZp, bias);
+  // Per output channel: x_scale * w_scale[m] / y_scale in float32, as onnxruntime computes it.
+  const scales = new Float64Array(M);
+  for (let m = 0; m < M; m++) {
+    scales[m] = Math.fround(Math.fround(xs[0] * scalarOrOne(ws, m)) / ys[0]);
+  }
+  const [lo, hi] = integerRange(outType);
+  const out = alloc(outType, s.acc.length) as NumericArray;
+  const planes = s.acc.length / Math.max(1, s.plane);
+  for (let pi = 0; pi < planes; pi++) {
+    const sc = scales[pi % s.M];
+    for (let f = pi * s.plane, e = f + s.plane; f < e; f++) {
+      out[f] = requantize(s.acc[f], sc, yZp, lo, hi);
+    }
+  }
+  return [new Tensor(outType, out, s.dims)];
+};
+
+function convLikeInfer(
+  ctx: InferContext,
+  xi: number,
+  wi: number,
+  elemType: DataType | undefined,
+): (ValueType | undefined)[] {
+  const xs = shapeOf(ctx.input(xi));
+  const wsh = shapeOf(ctx.input(wi));
+  if (!xs) return [{ kind: "tensor", elemType }];
+  if (xs.length < 3) {
+    ctx.error(`x must have at least 3 dimensions, got rank ${xs.length}`);
+    return [{ kind: "tensor", elemType }];
+  }
+  let kernel: number[] | undefined = ctx.attrs.has("kernel_shape")
+    ? ctx.attrs.ints("kernel_shape")
+    : undefined;
+  if (!kernel && wsh && wsh.slice(2).every((d) => typeof d === "number")) {
+    kernel = wsh.slice(2) as number[];
+  }
+  const spatial = inferWindowDims(ctx, xs.slice(2), kernel);
+  return [{ kind: "tensor", elemType, shape: [xs[0], wsh ? wsh[0] : undefined, ...spatial] }];
+}
+
+function convIntegerInfer(ctx: InferContext): (ValueType | undefined)[] {
+  return convLikeInfer(ctx, 0, 1, "int32");
+}
+
+function qlinearConvInfer(ctx: InferContext): (ValueType | undefined)[] {
+  const elemType = ctx.hasInput(7) ? elemOf(ctx.input(7)) : elemOf(ctx.input(0));
+  return convLikeInfer(ctx, 0, 3, elemType);
+}
+
+/** The integer product family. */
+export const ops: OpDef[] = [
+  {
+    domain: "",
+    opType: "MatMulInteger",
+    versions: [10],
+    cpu: matmulIntegerCpu,
+    infer: matmulIntegerInfer,
+  },
+  {
+    domain: "",
+    opType: "QLinearMatMul",
+    versions: [10, 21],
+    cpu: qlinearMatmulCpu,
+    infer: qlinearMatmulInfer,
+  },
+  {
+    domain: "",
+    opType: "ConvInteger",
+    versions: [10],
+    cpu: convIntegerCpu,
+    infer: convIntegerInfer,
+  },
+  {
+    domain: "",
+    opType: "QLinearConv",
+    versions: [10],
+    cpu: qlinearConvCpu,
+    infer: qlinearConvInfer,
+  },
+];

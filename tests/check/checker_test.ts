@@ -1,0 +1,593 @@
+/**
+ * Checker tests on hand-built models: a valid model gives no findings and the expected
+ * inferred shapes; each kind of damage gives its specific finding (code, node, graph); several
+ * damages at once give every finding.
+ */
+
+import assert from "node:assert/strict";
+import { assertValidModel, checkModel, formatFinding } from "../../pipeline/check/checker.ts";
+import type { CheckReport } from "../../pipeline/check/checker.ts";
+import { CheckError, type Finding } from "../../pipeline/errors.ts";
+import type { Model, Node } from "../../pipeline/load/ir.ts";
+import { emptyTensorProto } from "../../pipeline/load/proto.ts";
+import { formatValueType } from "../../pipeline/tensor/value_type.ts";
+import {
+  attr,
+  floatInit,
+  func,
+  graph,
+  info,
+  int,
+  int64Init,
+  ints,
+  model,
+  node,
+  tinyCnn,
+} from "./_build.ts";
+
+function listing(r: CheckReport): string {
+  return r.findings.map(formatFinding).join("\n") || "(no findings)";
+}
+
+/** Asserts that the report holds a finding with this code (and node/severity/graph when given). */
+function expectFinding(
+  r: CheckReport,
+  code: string,
+  where: { node?: string; severity?: Finding["severity"]; graph?: string } = {},
+): Finding {
+  const severity = where.severity ?? "error";
+  const f = r.findings.find((x) =>
+    x.code === code && x.severity === severity &&
+    (where.node === undefined || x.node === where.node) &&
+    (where.graph === undefined || x.graph === where.graph)
+  );
+  assert.ok(
+    f,
+    `expected ${severity} ${code}${where.node ? ` at node ${where.node}` : ""}${
+      where.graph ? ` in ${where.graph}` : ""
+    }; got:\n${listing(r)}`,
+  );
+  return f;
+}
+
+function nodeNamed(m: Model, name: string): Node {
+  const n = m.graph!.node.find((x) => x.name === name);
+  if (!n) throw new Error(`no node ${name}`);
+  return n;
+}
+
+function full(m: Model): CheckReport {
+  return checkModel(m, { fullCheck: true });
+}
+
+Deno.test("a valid hand-built CNN has no findings and inferred symbolic shapes", () => {
+  const r = full(tinyCnn());
+  assert.equal(r.ok, true, listing(r));
+  assert.deepEqual(r.findings, []);
+  const t = (name: string) => formatValueType(r.inferredTypes!.get(name));
+  // Conv 3x3 pad 1 keeps 8x8; MaxPool 2x2 stride 2 halves it; Reshape [0,-1] folds 4*4*4.
+  assert.equal(t("X"), "float32[N,3,8,8]");
+  assert.equal(t("W"), "float32[4,3,3,3]");
+  assert.equal(t("c"), "float32[N,4,8,8]");
+  assert.equal(t("r"), "float32[N,4,8,8]");
+  assert.equal(t("p"), "float32[N,4,4,4]");
+  assert.equal(t("Y"), "float32[N,64]");
+  assert.deepEqual(r.opsWithoutInfer, []);
+});
+
+Deno.test("without fullCheck, no inference runs and no types are reported", () => {
+  const m = tinyCnn();
+  m.graph!.valueInfo = [info("c", 1, ["N", 5, 8, 8])]; // would be a shape conflict
+  const r = checkModel(m);
+  assert.equal(r.ok, true, listing(r));
+  assert.equal(r.inferredTypes, undefined);
+});
+
+/** One damage: what it does and the finding it must cause. */
+interface Damage {
+  name: string;
+  apply: (m: Model) => void;
+  code: string;
+  node?: string;
+  severity?: Finding["severity"];
+  graph?: string;
+  /** The model must still be ok (the finding is a warning). */
+  ok?: boolean;
+}
+
+const DAMAGES: Damage[] = [
+  {
+    name: "unknown op",
+    apply: (m) => void (nodeNamed(m, "relu").opType = "Relux"),
+    code: "unknown-op",
+    node: "relu",
+  },
+  {
+    name: "op used before its first opset",
+    apply: (m) => void (nodeNamed(m, "relu").opType = "Gelu"), // Gelu appears at opset 20
+    code: "unknown-op",
+    node: "relu",
+  },
+  {
+    name: "wrong input count",
+    apply: (m) => void (nodeNamed(m, "conv").input = ["X"]),
+    code: "input-count",
+    node: "conv",
+  },
+  {
+    name: "too many outputs",
+    apply: (m) => void (nodeNamed(m, "relu").output = ["r", "r2"]),
+    code: "output-count",
+    node: "relu",
+  },
+  {
+    name: "required input given as empty",
+    apply: (m) => void (nodeNamed(m, "conv").input = ["X", "", "B"]),
+    code: "missing-input",
+    node: "conv",
+  },
+  {
+    name: "unknown attribute",
+    apply: (m) => void nodeNamed(m, "relu").attribute.push(int("alpha", 1)),
+    code: "unknown-attribute",
+    node: "relu",
+  },
+  {
+    name: "wrong attribute type",
+    apply: (m) => {
+      const conv = nodeNamed(m, "conv");
+      conv.attribute = [int("kernel_shape", 3), ints("pads", [1, 1, 1, 1])];
+    },
+    code: "attribute-type",
+    node: "conv",
+  },
+  {
+    name: "missing required attribute",
+    apply: (m) => void (nodeNamed(m, "pool").attribute = [ints("strides", [2, 2])]),
+    code: "missing-attribute",
+    node: "pool",
+  },
+  {
+    name: "attribute holding two kinds of value",
+    apply: (m) => {
+      const a = nodeNamed(m, "pool").attribute[1];
+      a.f = 2.5; // INTS attribute that also sets f
+    },
+    code: "attribute-form",
+    node: "pool",
+  },
+  {
+    name: "duplicate attribute",
+    apply: (m) => void nodeNamed(m, "pool").attribute.push(ints("strides", [1, 1])),
+    code: "duplicate-attribute",
+    node: "pool",
+  },
+  {
+    name: "type-constraint violation (int64 bias for a float Conv)",
+    apply: (m) => {
+      m.graph!.initializer[1] = int64Init("B", [1, 2, 3, 4]);
+    },
+    code: "type-constraint",
+    node: "conv",
+  },
+  {
+    name: "duplicate output name (SSA)",
+    apply: (m) => void (nodeNamed(m, "relu").output = ["c"]),
+    code: "ssa",
+    node: "relu",
+  },
+  {
+    name: "node output reusing a graph input name (SSA)",
+    apply: (m) => void (nodeNamed(m, "relu").output = ["X"]),
+    code: "ssa",
+    node: "relu",
+  },
+  {
+    name: "node out of topological order",
+    apply: (m) => {
+      const g = m.graph!;
+      [g.node[1], g.node[2]] = [g.node[2], g.node[1]]; // pool now reads r before relu makes it
+    },
+    code: "topological-order",
+    node: "pool",
+  },
+  {
+    name: "undefined input",
+    apply: (m) => void (nodeNamed(m, "relu").input = ["nope"]),
+    code: "undefined-input",
+    node: "relu",
+  },
+  {
+    name: "no opset imports",
+    apply: (m) => void (m.opsetImport = []),
+    code: "opset-import",
+  },
+  {
+    name: "no import of the domain a node uses",
+    apply: (m) => void (m.opsetImport = [{ domain: "ai.onnx.ml", version: 3 }]),
+    code: "missing-opset-import",
+    node: "conv",
+  },
+  {
+    name: "default domain version too new",
+    apply: (m) => void (m.opsetImport = [{ domain: "", version: 29 }]),
+    code: "opset-import",
+  },
+  {
+    name: "ai.onnx.ml version too new",
+    apply: (m) => void m.opsetImport.push({ domain: "ai.onnx.ml", version: 6 }),
+    code: "opset-import",
+  },
+  {
+    name: "duplicate domain import",
+    apply: (m) => void m.opsetImport.push({ domain: "ai.onnx", version: 13 }),
+    code: "opset-import",
+  },
+  {
+    name: "missing IR version",
+    apply: (m) => void (m.irVersion = 0),
+    code: "ir-version",
+  },
+  {
+    name: "IR version too new",
+    apply: (m) => void (m.irVersion = 15),
+    code: "ir-version",
+  },
+  {
+    name: "graph output not produced",
+    apply: (m) => void (m.graph!.output = [info("Z", 1, ["N", 64])]),
+    code: "graph-output",
+    graph: "main",
+  },
+  {
+    name: "main graph output without type",
+    apply: (m) => void (m.graph!.output[0].type = undefined),
+    code: "missing-type",
+    graph: "main",
+  },
+  {
+    name: "empty graph input name",
+    apply: (m) => void m.graph!.input.push(info("", 1, [1])),
+    code: "empty-name",
+  },
+  {
+    name: "initializer with a wrong payload size",
+    apply: (m) => {
+      const w = m.graph!.initializer[0];
+      w.rawData = w.rawData!.subarray(0, 100);
+    },
+    code: "initializer",
+    graph: "main",
+  },
+  {
+    name: "initializer with data_type UNDEFINED",
+    apply: (m) => void (m.graph!.initializer[2].dataType = 0),
+    code: "initializer",
+  },
+  {
+    name: "duplicate initializer",
+    apply: (m) => void m.graph!.initializer.push(floatInit("B", [4])),
+    code: "ssa",
+  },
+  {
+    name: "shape conflict between value_info and inferred shape",
+    apply: (m) => void (m.graph!.valueInfo = [info("c", 1, ["N", 5, 8, 8])]),
+    code: "shape-conflict",
+    node: "conv",
+  },
+  {
+    name: "rank conflict between graph output and inferred shape",
+    apply: (m) => void (m.graph!.output = [info("Y", 1, ["N", 8, 8])]),
+    code: "shape-conflict",
+    node: "reshape",
+  },
+  {
+    name: "element type conflict between value_info and inferred type",
+    apply: (m) => void (m.graph!.valueInfo = [info("c", 6, ["N", 4, 8, 8])]),
+    code: "type-conflict",
+    node: "conv",
+  },
+  {
+    name: "duplicate function name",
+    apply: (m) => {
+      const body = [node("Relu", ["x"], ["y"])];
+      m.functions = [
+        func("MyRelu", "local", ["x"], ["y"], body),
+        func("MyRelu", "local", ["x"], ["y"], body),
+      ];
+      m.opsetImport.push({ domain: "local", version: 1 });
+    },
+    code: "duplicate-function",
+  },
+  {
+    name: "reshape to an impossible element count",
+    apply: (m) => {
+      m.graph!.input = [info("X", 1, [2, 3, 8, 8])]; // 2*4*4*4 = 128 elements reach Reshape
+      m.graph!.output = [info("Y", 1)];
+      m.graph!.valueInfo = [];
+      m.graph!.initializer[2] = int64Init("shape", [5, -1]);
+    },
+    code: "inference",
+    node: "reshape",
+  },
+  {
+    name: "deprecated op",
+    apply: (m) => {
+      m.opsetImport = [{ domain: "", version: 10 }];
+      m.graph!.node.push(
+        node("Upsample", ["p", "scales"], ["u"], { name: "up" }),
+      );
+      m.graph!.initializer.push({
+        ...emptyTensorProto(1, [4], "scales"),
+        floatData: [1, 1, 2, 2],
+      });
+    },
+    code: "deprecated-op",
+    node: "up",
+    severity: "warning",
+    ok: true,
+  },
+  {
+    name: "unknown custom domain",
+    apply: (m) => {
+      m.opsetImport.push({ domain: "com.example", version: 1 });
+      m.graph!.node.push(node("Fancy", ["p"], ["q"], { name: "fancy", domain: "com.example" }));
+    },
+    code: "unknown-op",
+    node: "fancy",
+    severity: "warning",
+    ok: true,
+  },
+  {
+    name: "initializer also listed as input (IR >= 4)",
+    apply: (m) => void m.graph!.input.push(info("B", 1, [4])),
+    code: "initializer-in-input",
+    severity: "warning",
+    ok: true,
+  },
+  {
+    name: "initializer not listed as input (IR 3)",
+    apply: (m) => void (m.irVersion = 3),
+    code: "initializer-not-input",
+  },
+  {
+    name: "invalid sparse initializer",
+    apply: (m) => {
+      m.graph!.sparseInitializer.push({
+        values: { ...emptyTensorProto(1, [2], "S"), floatData: [1, 2] },
+        indices: int64Init("", [0, 9]), // 9 is outside the 2x2 dense shape
+        dims: [2, 2],
+      });
+    },
+    code: "sparse-initializer",
+  },
+];
+
+for (const d of DAMAGES) {
+  Deno.test(`damage: ${d.name} → ${d.severity ?? "error"} ${d.code}`, () => {
+    const m = tinyCnn();
+    d.apply(m);
+    const r = full(m);
+    expectFinding(r, d.code, d);
+    assert.equal(r.ok, d.ok ?? false, listing(r));
+    if (d.ok) assert.ok(!r.findings.some((f) => f.severity === "error"), listing(r));
+  });
+}
+
+Deno.test("several damages at once give every finding, not only the first", () => {
+  const m = tinyCnn();
+  m.irVersion = 0;
+  nodeNamed(m, "conv").attribute.push(int("bogus", 1));
+  nodeNamed(m, "relu").opType = "Relux";
+  nodeNamed(m, "pool").attribute = [ints("strides", [2, 2])];
+  m.graph!.valueInfo = [info("c", 1, ["N", 5, 8, 8])];
+  nodeNamed(m, "reshape").input = ["p", "missing_shape"];
+  m.graph!.output.push(info("never", 1, [1]));
+  const r = full(m);
+  expectFinding(r, "ir-version");
+  expectFinding(r, "unknown-attribute", { node: "conv" });
+  expectFinding(r, "unknown-op", { node: "relu" });
+  expectFinding(r, "missing-attribute", { node: "pool" });
+  expectFinding(r, "shape-conflict", { node: "conv" });
+  expectFinding(r, "undefined-input", { node: "reshape" });
+  expectFinding(r, "graph-output");
+  assert.equal(r.ok, false);
+  assert.ok(r.findings.filter((f) => f.severity === "error").length >= 7, listing(r));
+});
+
+Deno.test("unnamed nodes are named by their index", () => {
+  const m = tinyCnn();
+  const relu = nodeNamed(m, "relu");
+  relu.name = "";
+  relu.input = ["nope"];
+  const f = expectFinding(full(m), "undefined-input", { node: "#1" });
+  assert.equal(f.opType, "Relu");
+  assert.equal(f.graph, "main");
+});
+
+/** X[2,3] float, cond bool: If(cond) then Add(X, X) else Neg(X) → Y. */
+function ifModel(): Model {
+  const thenG = graph({
+    name: "then",
+    node: [node("Add", ["X", "X"], ["t"])],
+    output: [info("t", 1)],
+  });
+  const elseG = graph({
+    name: "else",
+    node: [node("Neg", ["X"], ["e"])],
+    output: [info("e", 1)],
+  });
+  return model(graph({
+    input: [info("X", 1, [2, 3]), info("cond", 9, [])],
+    output: [info("Y", 1, [2, 3])],
+    node: [
+      node("If", ["cond"], ["Y"], {
+        name: "if",
+        attribute: [
+          attr("then_branch", { type: "GRAPH", g: thenG }),
+          attr("else_branch", { type: "GRAPH", g: elseG }),
+        ],
+      }),
+    ],
+  }));
+}
+
+Deno.test("subgraphs see outer-scope values and get inferred types", () => {
+  const r = full(ifModel());
+  assert.equal(r.ok, true, listing(r));
+  assert.equal(formatValueType(r.inferredTypes!.get("main/if.then_branch/t")), "float32[2,3]");
+  assert.equal(formatValueType(r.inferredTypes!.get("Y")), "float32[2,3]");
+});
+
+Deno.test("subgraph findings carry the subgraph path", () => {
+  const m = ifModel();
+  const elseG = m.graph!.node[0].attribute[1].g!;
+  elseG.node[0].input = ["nowhere"];
+  const r = full(m);
+  expectFinding(r, "undefined-input", { node: "#0", graph: "main/if.else_branch" });
+  // The same subgraph checked structurally only.
+  expectFinding(checkModel(m), "undefined-input", { graph: "main/if.else_branch" });
+});
+
+Deno.test("a subgraph node may not redefine an outer value (SSA)", () => {
+  const m = ifModel();
+  const thenG = m.graph!.node[0].attribute[0].g!;
+  thenG.node[0].output = ["cond"];
+  thenG.output = [info("cond", 1)];
+  expectFinding(full(m), "ssa", { graph: "main/if.then_branch" });
+});
+
+/** Y = local.MyRelu(X) where MyRelu's body is Relu; X is float32[N,4]. */
+function functionModel(): Model {
+  return model(
+    graph({
+      input: [info("X", 1, ["N", 4])],
+      output: [info("Y", 1, ["N", 4])],
+      node: [node("MyRelu", ["X"], ["Y"], { name: "call", domain: "local" })],
+    }),
+    {
+      opsetImport: [{ domain: "", version: 17 }, { domain: "local", version: 1 }],
+      functions: [func("MyRelu", "local", ["x"], ["y"], [node("Relu", ["x"], ["y"])])],
+    },
+  );
+}
+
+Deno.test("model-local functions are checked and inferred through their body", () => {
+  const r = full(functionModel());
+  assert.deepEqual(r.findings, [], listing(r));
+  assert.equal(formatValueType(r.inferredTypes!.get("Y")), "float32[N,4]");
+});
+
+Deno.test("function bodies are checked like graphs", () => {
+  const m = functionModel();
+  m.functions[0].node[0].input = ["ghost"];
+  expectFinding(full(m), "undefined-input", { graph: "function:local.MyRelu" });
+  const m2 = functionModel();
+  m2.graph!.node[0].input = ["X", "X"]; // MyRelu takes one input
+  expectFinding(full(m2), "input-count", { node: "call" });
+});
+
+Deno.test("constants fold through Shape, Concat and Constant into Reshape shapes", () => {
+  // Reshape(D[24], Concat(Shape(S), Constant([-1]))) with S[2,3] gives [2,3,4].
+  const m = model(graph({
+    input: [info("D", 1, [24]), info("S", 1, [2, 3])],
+    output: [info("R", 1)],
+    node: [
+      node("Shape", ["S"], ["s"]),
+      node("Constant", [], ["m1"], {
+        attribute: [attr("value", {
+          type: "TENSOR",
+          t: { ...emptyTensorProto(7, [1]), int64Data: [-1n] },
+        })],
+      }),
+      node("Concat", ["s", "m1"], ["target"], { attribute: [int("axis", 0)] }),
+      node("Reshape", ["D", "target"], ["R"]),
+    ],
+  }));
+  const r = full(m);
+  assert.equal(r.ok, true, listing(r));
+  assert.equal(formatValueType(r.inferredTypes!.get("target")), "int64[3]");
+  assert.equal(formatValueType(r.inferredTypes!.get("R")), "float32[2,3,4]");
+});
+
+Deno.test("inference errors from op infer functions become error findings", () => {
+  const m = model(graph({
+    input: [info("A", 1, [2, 3]), info("B", 1, [4])],
+    output: [info("C", 1)],
+    node: [node("Add", ["A", "B"], ["C"], { name: "add" })],
+  }));
+  const r = full(m);
+  expectFinding(r, "inference", { node: "add" });
+  // Structural checks alone do not see it.
+  assert.equal(checkModel(m).ok, true);
+});
+
+Deno.test("assertValidModel throws a CheckError with every finding, errors first", () => {
+  assert.equal(assertValidModel(tinyCnn()).ok, true);
+  const m = tinyCnn();
+  m.opsetImport.push({ domain: "com.example", version: 1 }); // a warning
+  nodeNamed(m, "relu").opType = "Relux";
+  nodeNamed(m, "pool").input = ["ghost"];
+  assert.throws(() => assertValidModel(m), (e: unknown) => {
+    assert.ok(e instanceof CheckError);
+    assert.deepEqual(e.findings.map((f) => f.severity), ["error", "error", "warning"]);
+    assert.match(e.message, /2 error\(s\)/);
+    assert.match(e.message, /node relu \(Relux\)/);
+    return true;
+  });
+});
+
+Deno.test("formatFinding gives one line with severity, code, place and message", () => {
+  assert.equal(
+    formatFinding({
+      severity: "error",
+      code: "ssa",
+      message: 'Value "x" is assigned\nmore than once',
+      node: "conv1",
+      opType: "Conv",
+      graph: "main",
+    }),
+    'error [ssa] main, node conv1 (Conv): Value "x" is assigned more than once',
+  );
+  assert.equal(
+    formatFinding({ severity: "warning", code: "unknown-domain", message: "Hm" }),
+    "warning [unknown-domain]: Hm",
+  );
+});
+
+Deno.test("Loop bodies are inferred with typed inputs", () => {
+  // Loop with a counter: body adds 1 to a float carried value of shape [2].
+  const body = graph({
+    name: "body",
+    input: [info("i", 7, []), info("c_in", 9, []), info("v_in", 1, [2])],
+    output: [info("c_out", 9, []), info("v_out", 1, [2])],
+    initializer: [{ ...emptyTensorProto(1, [], "one"), floatData: [1] }],
+    node: [
+      node("Identity", ["c_in"], ["c_out"]),
+      node("Add", ["v_in", "one"], ["v_out"]),
+    ],
+  });
+  const m = model(graph({
+    input: [info("M", 7, []), info("V", 1, [2])],
+    output: [info("W", 1, [2])],
+    node: [
+      node("Loop", ["M", "", "V"], ["W"], {
+        name: "loop",
+        attribute: [attr("body", { type: "GRAPH", g: body })],
+      }),
+    ],
+  }));
+  const r = full(m);
+  assert.equal(r.ok, true, listing(r));
+  assert.equal(formatValueType(r.inferredTypes!.get("main/loop.body/v_out")), "float32[2]");
+});
+
+Deno.test("an infer function that throws becomes an infer-failed warning, not a crash", () => {
+  const m = tinyCnn();
+  // Conv's infer reads kernel_shape as INTS; NodeAttributes throws on the INT given here.
+  nodeNamed(m, "conv").attribute = [int("kernel_shape", 3), ints("pads", [1, 1, 1, 1])];
+  const r = full(m);
+  expectFinding(r, "attribute-type", { node: "conv" });
+  const f = expectFinding(r, "infer-failed", { node: "conv", severity: "warning" });
+  assert.match(f.message, /kernel_shape/);
+});
