@@ -85,6 +85,13 @@ export {
   type CompareScalar,
   type Mismatch,
 } from "./pipeline/compare.ts";
+export {
+  assertValidModel,
+  checkModel,
+  type CheckOptions,
+  type CheckReport,
+  formatFinding,
+} from "./pipeline/check/checker.ts";
 export { readNpy, writeNpy } from "./pipeline/io/npy.ts";
 export {
   type JsonScalar,

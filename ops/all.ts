@@ -31,6 +31,10 @@ import { ops as imageDecoder } from "./image_decoder.ts";
 import { ops as quantize } from "./quantize.ts";
 import { ops as qlinear } from "./qlinear.ts";
 import { ops as contrib } from "./contrib.ts";
+import { ops as ml } from "./ml.ts";
+import { ops as signal } from "./signal.ts";
+import { ops as random } from "./random.ts";
+import { ops as training } from "./training.ts";
 
 /** Every operator declaration known to the runtime. */
 export const ALL_OPS: readonly OpDef[] = [
@@ -59,4 +63,8 @@ export const ALL_OPS: readonly OpDef[] = [
   ...quantize,
   ...qlinear,
   ...contrib,
+  ...ml,
+  ...signal,
+  ...random,
+  ...training,
 ];

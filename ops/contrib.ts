@@ -24,8 +24,8 @@ import {
   numbersOf,
   optionalTensorAt,
   shapeSize,
-  tensorAt,
   stridesOf,
+  tensorAt,
   tensorFromComputed,
 } from "./util.ts";
 import { requantize, roundHalfEven, saturateRound, scalarParam } from "./quantize.ts";
@@ -60,7 +60,9 @@ function requireFloatType(ctx: OpContext, t: Tensor, what: string): void {
 
 /** Checks an optional zero point has the quantized tensor's type; returns its value. */
 function zeroPoint(ctx: OpContext, zp: Tensor | undefined, like: Tensor, name: string): number {
-  if (zp && zp.type !== like.type) throw ctx.fail(`${name} is ${zp.type} but expected ${like.type}`);
+  if (zp && zp.type !== like.type) {
+    throw ctx.fail(`${name} is ${zp.type} but expected ${like.type}`);
+  }
   return scalarParam(ctx, zp, name);
 }
 
@@ -316,7 +318,9 @@ function geluKernel(f: (x: number) => number, biasInput: "none" | "required" | "
     const v = withBias(ctx, x, bias);
     const out = new Float64Array(v.length);
     for (let i = 0; i < v.length; i++) out[i] = f(v[i]);
-    return [tensorFromComputed(x.type, x.type === "float64" ? out : Float32Array.from(out), x.dims)];
+    return [
+      tensorFromComputed(x.type, x.type === "float64" ? out : Float32Array.from(out), x.dims),
+    ];
   };
   return kernel;
 }
@@ -338,7 +342,9 @@ const skipLayerNormCpu: OpDef["cpu"] = (ctx, inputs) => {
   const beta = optionalTensorAt(ctx, inputs, 3);
   const bias = optionalTensorAt(ctx, inputs, 4);
   requireFloatType(ctx, x, "input");
-  for (const [t, name] of [[skip, "skip"], [gamma, "gamma"], [beta, "beta"], [bias, "bias"]] as const) {
+  for (
+    const [t, name] of [[skip, "skip"], [gamma, "gamma"], [beta, "beta"], [bias, "bias"]] as const
+  ) {
     if (t && t.type !== x.type) throw ctx.fail(`${name} is ${t.type} but input is ${x.type}`);
   }
   const r = x.dims.length;
@@ -469,7 +475,9 @@ const fusedMatMulCpu: OpDef["cpu"] = (ctx, inputs) => {
   const pb = fusedPerm(b.dims.length, tbB, ctx.attrs.int("transB", 0) !== 0);
   const c = matmulTensors(ctx, fusedOperand(a, pa, alpha), fusedOperand(b, pb, 1));
   const data = c.data as Float64Array;
-  return [tensorFromComputed(a.type, a.type === "float64" ? data : Float32Array.from(data), c.dims)];
+  return [
+    tensorFromComputed(a.type, a.type === "float64" ? data : Float32Array.from(data), c.dims),
+  ];
 };
 
 function fusedMatMulInfer(ctx: InferContext): (ValueType | undefined)[] {
@@ -566,7 +574,13 @@ const MS = "com.microsoft";
 export const ops: OpDef[] = [
   { domain: MS, opType: "QLinearAdd", versions: [1], cpu: qlinearAddCpu, infer: qbinaryInfer },
   { domain: MS, opType: "QLinearMul", versions: [1], cpu: qlinearMulCpu, infer: qbinaryInfer },
-  { domain: MS, opType: "QLinearSigmoid", versions: [1], cpu: qlinearSigmoidCpu, infer: sameAsInput0 },
+  {
+    domain: MS,
+    opType: "QLinearSigmoid",
+    versions: [1],
+    cpu: qlinearSigmoidCpu,
+    infer: sameAsInput0,
+  },
   {
     domain: MS,
     opType: "QLinearGlobalAveragePool",
@@ -574,7 +588,13 @@ export const ops: OpDef[] = [
     cpu: qlinearGlobalAvgPoolCpu,
     infer: qlinearGlobalAvgPoolInfer,
   },
-  { domain: MS, opType: "Gelu", versions: [1], cpu: geluKernel(geluExact, "none"), infer: sameAsInput0 },
+  {
+    domain: MS,
+    opType: "Gelu",
+    versions: [1],
+    cpu: geluKernel(geluExact, "none"),
+    infer: sameAsInput0,
+  },
   {
     domain: MS,
     opType: "BiasGelu",
@@ -596,6 +616,12 @@ export const ops: OpDef[] = [
     cpu: skipLayerNormCpu,
     infer: skipLayerNormInfer,
   },
-  { domain: MS, opType: "FusedMatMul", versions: [1], cpu: fusedMatMulCpu, infer: fusedMatMulInfer },
+  {
+    domain: MS,
+    opType: "FusedMatMul",
+    versions: [1],
+    cpu: fusedMatMulCpu,
+    infer: fusedMatMulInfer,
+  },
   { domain: MS, opType: "FusedConv", versions: [1], cpu: fusedConvCpu, infer: fusedConvInfer },
 ];

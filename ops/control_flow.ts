@@ -115,9 +115,15 @@ function ifInfer(ctx: InferContext): (ValueType | undefined)[] {
     return [];
   }
   return a.map((t, i) => {
-    const u = unionType(t, b[i]);
-    if (t && b[i] && !u) {
-      ctx.error(`output ${i} has kind ${t.kind} in then_branch but ${b[i]!.kind} in else_branch`);
+    const e = b[i];
+    const u = unionType(t, e);
+    if (t && e && !u) {
+      ctx.error(`output ${i} has kind ${t.kind} in then_branch but ${e.kind} in else_branch`);
+    } else if (
+      t?.kind === "tensor" && e?.kind === "tensor" && t.elemType && e.elemType &&
+      t.elemType !== e.elemType
+    ) {
+      ctx.error(`output ${i} is ${t.elemType} in then_branch but ${e.elemType} in else_branch`);
     }
     return u;
   });
@@ -203,7 +209,13 @@ function loopInfer(ctx: InferContext): (ValueType | undefined)[] {
     const init = ctx.input(2 + i);
     const b = outs[1 + i];
     // Shapes of loop-carried values may change across iterations: keep what both agree on.
-    result.push(init && b ? unionType(init, b) ?? withoutShapes(init) : withoutShapes(init ?? b));
+    // ONNX types loop-carried outputs from the body (an optional(seq) start may yield seq).
+    if (init && b && init.kind !== b.kind) result.push(withoutShapes(b));
+    else {
+      result.push(
+        init && b ? unionType(init, b) ?? withoutShapes(init) : withoutShapes(init ?? b),
+      );
+    }
   }
   for (let j = 1 + n; j < outs.length; j++) {
     const t = outs[j];

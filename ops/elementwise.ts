@@ -750,7 +750,12 @@ export const ops: OpDef[] = [
     versions: [],
     allVersions: true,
     cpu: binaryKernel(row),
-    infer: row.out === "bool" ? boolInfer : (ctx) => [broadcastInfer(ctx)],
+    // PRelu broadcasts the slope to X (unidirectionally), so Y has X's type and shape.
+    infer: row.out === "bool"
+      ? boolInfer
+      : row.op === "PRelu"
+      ? sameTypeInfer
+      : (ctx) => [broadcastInfer(ctx)],
   })),
   ...(["Sum", "Min", "Max", "Mean"] as const).map((op): OpDef => ({
     domain: "",

@@ -359,13 +359,8 @@ function parseEncoder(ctx: OpContext): Encoder {
     throw ctx.fail(`${keys.length} keys but ${values.length} values`);
   }
   const index = new Map<Key, number>();
-  keys.forEach((k, i) => index.set(normalizeKey(k), i));
+  keys.forEach((k, i) => index.set(k, i)); // a repeated key: the last one wins
   return { keyType, valueType, index, values, fallback: defaultFor(ctx, valueType) };
-}
-
-/** Keys compare by value: integers as bigint, floats as numbers (NaN matches NaN). */
-function normalizeKey(k: Key): Key {
-  return k;
 }
 
 function labelEncoderCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
@@ -482,9 +477,7 @@ function dictVectorizerCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value
   if (!(m instanceof OnnxMap)) throw ctx.fail("input must be a map");
   const vals = m.values;
   if (!(vals instanceof Tensor)) throw ctx.fail("map values must be a tensor");
-  const strVocab = ctx.attrs.has("string_vocabulary")
-    ? ctx.attrs.strings("string_vocabulary")
-    : [];
+  const strVocab = ctx.attrs.has("string_vocabulary") ? ctx.attrs.strings("string_vocabulary") : [];
   const intVocab = ctx.attrs.has("int64_vocabulary") ? ctx.attrs.bigints("int64_vocabulary") : [];
   if ((strVocab.length > 0) === (intVocab.length > 0)) {
     throw ctx.fail("exactly one of string_vocabulary and int64_vocabulary must be set");

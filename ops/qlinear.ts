@@ -82,7 +82,9 @@ function centered(ctx: OpContext, t: Tensor, zp: Tensor | undefined, rows: boole
     const len = rows ? dims[r - 2] : cols;
     if (zp.dims[0] !== len) {
       throw ctx.fail(
-        `${name} must be a scalar or have ${len} elements (one per ${rows ? "row" : "column"}), got [${zp.dims}]`,
+        `${name} must be a scalar or have ${len} elements (one per ${
+          rows ? "row" : "column"
+        }), got [${zp.dims}]`,
       );
     }
     for (let i = 0; i < out.length; i++) {
@@ -168,7 +170,10 @@ const qlinearMatmulCpu: OpDef["cpu"] = (ctx, inputs) => {
   const outType = yZp?.type ?? a.type;
   for (const [t, what] of [[a, "a"], [b, "b"]] as const) {
     if (!allowed.has(t.type)) {
-      throw ctx.unsupported(`QLinearMatMul-${ctx.version} does not accept ${t.type} ${what}`, t.type);
+      throw ctx.unsupported(
+        `QLinearMatMul-${ctx.version} does not accept ${t.type} ${what}`,
+        t.type,
+      );
     }
   }
   if (!allowed.has(outType)) {
@@ -303,7 +308,9 @@ function integerConv(
   if (C !== w.dims[1] * group) {
     throw ctx.fail(`x has ${C} channels but w expects ${w.dims[1]} x group ${group}`);
   }
-  if (M % group !== 0) throw ctx.fail(`w's ${M} output channels are not divisible by group ${group}`);
+  if (M % group !== 0) {
+    throw ctx.fail(`w's ${M} output channels are not divisible by group ${group}`);
+  }
   const inSp = x.dims.slice(2);
   const wk = w.dims.slice(2);
   const a = windowAttrs(ctx, r, wk);
@@ -389,8 +396,12 @@ const convIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
   requireInt8(ctx, w, "w");
   const xZpT = optionalTensorAt(ctx, inputs, 2);
   const wZpT = optionalTensorAt(ctx, inputs, 3);
-  if (xZpT && xZpT.type !== x.type) throw ctx.fail(`x_zero_point is ${xZpT.type} but x is ${x.type}`);
-  if (wZpT && wZpT.type !== w.type) throw ctx.fail(`w_zero_point is ${wZpT.type} but w is ${w.type}`);
+  if (xZpT && xZpT.type !== x.type) {
+    throw ctx.fail(`x_zero_point is ${xZpT.type} but x is ${x.type}`);
+  }
+  if (wZpT && wZpT.type !== w.type) {
+    throw ctx.fail(`w_zero_point is ${wZpT.type} but w is ${w.type}`);
+  }
   if (xZpT && xZpT.size !== 1) {
     throw ctx.fail(`x_zero_point must be a scalar, got shape [${xZpT.dims}]`);
   }
@@ -416,10 +427,16 @@ const qlinearConvCpu: OpDef["cpu"] = (ctx, inputs) => {
   const outType = yZpT?.type ?? x.type;
   if (!INT8.has(outType)) throw ctx.unsupported(`QLinearConv cannot produce ${outType}`, outType);
   for (const s of [xScale, wScale, yScale]) {
-    if (s.type !== "float32") throw ctx.unsupported(`QLinearConv does not accept ${s.type} scales`, s.type);
+    if (s.type !== "float32") {
+      throw ctx.unsupported(`QLinearConv does not accept ${s.type} scales`, s.type);
+    }
   }
-  if (xZpT && xZpT.type !== x.type) throw ctx.fail(`x_zero_point is ${xZpT.type} but x is ${x.type}`);
-  if (wZpT && wZpT.type !== w.type) throw ctx.fail(`w_zero_point is ${wZpT.type} but w is ${w.type}`);
+  if (xZpT && xZpT.type !== x.type) {
+    throw ctx.fail(`x_zero_point is ${xZpT.type} but x is ${x.type}`);
+  }
+  if (wZpT && wZpT.type !== w.type) {
+    throw ctx.fail(`w_zero_point is ${wZpT.type} but w is ${w.type}`);
+  }
   if (b && b.type !== "int32") throw ctx.fail(`B must be int32, got ${b.type}`);
   const M = w.dims[0] ?? 0;
   const xs = vectorParam(ctx, xScale, 1, "x_scale")!;

@@ -29,7 +29,14 @@ import {
 import { Tensor } from "../pipeline/tensor/tensor.ts";
 import type { ValueType } from "../pipeline/tensor/value_type.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
-import { alloc, numbersOf, optionalTensorAt, shapeSize, tensorAt, tensorFromComputed } from "./util.ts";
+import {
+  alloc,
+  numbersOf,
+  optionalTensorAt,
+  shapeSize,
+  tensorAt,
+  tensorFromComputed,
+} from "./util.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Shared numeric helpers
@@ -55,7 +62,12 @@ const INT_QUANT = new Set<DataType>([
 ]);
 
 /** The float8 kinds QuantizeLinear targets with `saturate`. */
-const FLOAT8 = new Set<DataType>(["float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz"]);
+const FLOAT8 = new Set<DataType>([
+  "float8e4m3fn",
+  "float8e4m3fnuz",
+  "float8e5m2",
+  "float8e5m2fnuz",
+]);
 
 /** True for the four float8 kinds (not float8e8m0). */
 export function isFloat8(type: DataType): boolean {
@@ -271,14 +283,19 @@ const quantizeCpu: OpDef["cpu"] = (ctx, inputs) => {
   const x = tensorAt(ctx, inputs, 0);
   const scale = tensorAt(ctx, inputs, 1);
   const zp = optionalTensorAt(ctx, inputs, 2);
-  if (!Q_INPUT.has(x.type)) throw ctx.unsupported(`QuantizeLinear does not accept ${x.type} x`, x.type);
+  if (!Q_INPUT.has(x.type)) {
+    throw ctx.unsupported(`QuantizeLinear does not accept ${x.type} x`, x.type);
+  }
   const scaleTypes = ctx.version >= 23
     ? ["float32", "float16", "bfloat16", "int32", ...(ctx.version >= 24 ? ["float8e8m0"] : [])]
     : ctx.version >= 19
     ? [x.type]
     : ["float32"];
   if (!scaleTypes.includes(scale.type)) {
-    throw ctx.unsupported(`QuantizeLinear does not accept a ${scale.type} y_scale here`, scale.type);
+    throw ctx.unsupported(
+      `QuantizeLinear does not accept a ${scale.type} y_scale here`,
+      scale.type,
+    );
   }
   const outType = quantizeOutType(ctx, zp?.type, (m) => {
     throw ctx.fail(m);
@@ -396,7 +413,10 @@ const dequantizeCpu: OpDef["cpu"] = (ctx, inputs) => {
     ? FLOAT_OUT.has(scale.type) || (ctx.version >= 24 && scale.type === "float8e8m0")
     : scale.type === "float32";
   if (!scaleOk) {
-    throw ctx.unsupported(`DequantizeLinear does not accept a ${scale.type} x_scale here`, scale.type);
+    throw ctx.unsupported(
+      `DequantizeLinear does not accept a ${scale.type} x_scale here`,
+      scale.type,
+    );
   }
   const outType = dequantizeOutType(ctx, scale.type);
   if (!outType || !FLOAT_OUT.has(outType)) {

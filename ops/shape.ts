@@ -116,7 +116,11 @@ function reshapeInfer(ctx: InferContext): (ValueType | undefined)[] {
   if (inferAt >= 0 && x.shape) {
     const total = dimProduct(x.shape);
     const rest = dimProduct(out.filter((_, i) => i !== inferAt));
-    if (total !== undefined && rest !== undefined && rest !== 0) out[inferAt] = total / rest;
+    if (total !== undefined && rest !== undefined && rest !== 0) {
+      if (total % rest !== 0) {
+        ctx.error(`cannot reshape ${total} elements to [${shape}]`);
+      } else out[inferAt] = total / rest;
+    }
   }
   return [tensorOf(x.elemType, out)];
 }

@@ -247,19 +247,22 @@ export interface PipelineOptions {
 // ---------------------------------------------------------------------------------------
 // Suggestions
 
-/** Levenshtein distance between two strings. */
+/** Edit distance counting insertions, deletions, substitutions and adjacent swaps. */
 function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from(
+    { length: a.length + 1 },
+    (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return prev[b.length];
+  return d[a.length][b.length];
 }
 
 /**
@@ -283,11 +286,12 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
       best = c;
     }
   }
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
+  const limit = word.length <= 3 ? 1 : word.length <= 6 ? 2 : 3;
   return bestD <= limit ? best : undefined;
 }
 
 function suggestion(word: string, candidates: readonly string[]): string {
+  if (candidates.length === 0) return "; this map takes no keys";
   const best = closestMatch(word, candidates);
   return best !== undefined
     ? ` (did you mean "${best}"?)`
@@ -1032,6 +1036,13 @@ const TOP_KEYS = ["name", "description", "vars", "model", "stages"] as const;
 
 type VarValue = string | number | boolean;
 
+/** A command-line value as YAML would read it: numbers and booleans keep their type. */
+function fromText(text: string): VarValue {
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text.trim())) return Number(text);
+  if (text === "true" || text === "false") return text === "true";
+  return text;
+}
+
 /** Reads `vars` and applies overrides; every value must be a string, number or boolean. */
 function readVars(
   r: Reader,
@@ -1068,7 +1079,7 @@ function readVars(
         y?.line,
       );
     }
-    vars.set(name, value);
+    vars.set(name, fromText(value));
   }
   return vars;
 }
@@ -1186,7 +1197,8 @@ export function parsePipeline(text: string, options: PipelineOptions = {}): Pipe
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const firstError = doc.errors[0];
   if (firstError) {
-    const line = lc.linePos(firstError.pos[0]).line;
+    const lastLine = text.trimEnd().split("\n").length;
+    const line = Math.min(lc.linePos(firstError.pos[0]).line, lastLine);
     const msg = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     throw new ConfigError(`Invalid YAML: ${msg}`, { file: shownFile, line });
   }
@@ -1380,6 +1392,20 @@ export function validateAgainstModel(config: PipelineConfig, sig: ModelSignature
             fail(`Random values of type ${elem} are not supported`, source.key);
           }
           if (!o.shape) {
+            const symbols = t?.kind === "tensor" && t.shape
+              ? t.shape.filter((d): d is string => typeof d === "string")
+              : [];
+            for (const d of Object.keys(o.dims)) {
+              if (!symbols.includes(d)) {
+                const best = closestMatch(d, symbols);
+                fail(
+                  `"${d}" is not a symbolic dimension of "${name}"${
+                    best ? ` (did you mean "${best}"?)` : ""
+                  }; its symbols are ${symbols.map((x) => `"${x}"`).join(", ") || "none"}`,
+                  keyPath(`${source.key}.dims`, d),
+                );
+              }
+            }
             if (t?.kind !== "tensor" || !t.shape) {
               fail(`The model does not declare the shape of "${name}": give "shape"`, source.key);
             }

@@ -5,6 +5,13 @@
  * against its operator schema (counts, attributes, type constraints), then type and shape
  * inference with symbolic dims. It collects every finding instead of stopping at the first.
  *
+ * Inference calls each op's `infer` (from the registry) and falls back to the schema's type
+ * constraints for ops without one. Constant inputs come from initializers (not overridable
+ * ones), Constant nodes, nodes whose inputs are all constant (their CPU kernel runs on small
+ * values, lazily, only when some `infer` asks), and fully known symbolic shape values such as
+ * `Gather(Shape(x[N,64]), 1)` (see `symbolic.ts`). Inferred types are merged with value_info
+ * and graph outputs; a conflict is an error naming the value.
+ *
  * @example
  * ```ts
  * import { checkModel, formatFinding } from "./checker.ts";
@@ -47,6 +54,12 @@ import {
   verifyNodeAgainstSchema,
 } from "./schema_check.ts";
 import { isStaticShape, mergeTypes } from "./shape_helpers.ts";
+import {
+  symbolicFromTensor,
+  symbolicOutput,
+  type SymbolicValue,
+  tensorFromSymbolic,
+} from "./symbolic.ts";
 
 /** Options of {@link checkModel}. */
 export interface CheckOptions {
@@ -120,6 +133,18 @@ const NOT_FOLDABLE = new Set([
   "ImageDecoder",
 ]);
 
+/** Ops whose outputs are tracked as symbolic shape values (see symbolic.ts). */
+const SYMBOLIC_OPS = new Set([
+  "Shape",
+  "Identity",
+  "Cast",
+  "Gather",
+  "Concat",
+  "Unsqueeze",
+  "Squeeze",
+  "Slice",
+]);
+
 /** Largest total input element count a folded node may read. */
 const FOLD_INPUT_LIMIT = 1 << 20;
 /** Largest element count of a folded output kept as a constant. */
@@ -144,6 +169,7 @@ interface ValueEntry {
 class Scope {
   readonly values = new Map<string, ValueEntry>();
   readonly consts = new Map<string, ConstThunk>();
+  readonly syms = new Map<string, SymbolicValue>();
   readonly parent?: Scope;
 
   constructor(parent?: Scope) {
@@ -159,6 +185,12 @@ class Scope {
   constant(name: string): ConstThunk | undefined {
     if (this.values.has(name)) return this.consts.get(name);
     return this.parent?.constant(name);
+  }
+
+  /** The symbolic value bound to `name` in the scope that defines it. */
+  symbolic(name: string): SymbolicValue | undefined {
+    if (this.values.has(name)) return this.syms.get(name);
+    return this.parent?.symbolic(name);
   }
 }
 
@@ -553,7 +585,27 @@ class Checker {
       declared.set(vi.name, prev ? mergeTypes(prev, t).value ?? t : t);
     }
 
-    // Graph inputs.
+    const inputNames = this.#defineInputs(graph, scope, o, report);
+    const initNames = this.#defineInitializers(graph, scope, inputNames, o, report);
+    this.#defineSparseInitializers(graph, scope, inputNames, initNames, o, report);
+
+    const producers = new Map<string, number>();
+    graph.node.forEach((n, k) => {
+      for (const out of n.output) if (out && !producers.has(out)) producers.set(out, k);
+    });
+    const state: GraphState = { ...o, infer, scope, declared, producers, nodes: graph.node };
+    graph.node.forEach((node, k) => this.checkNode(node, k, state));
+
+    const outTypes = this.#checkOutputs(graph, scope, o, report);
+    if (infer && !o.quiet) {
+      const prefix = o.isMain ? "" : `${o.path}/`;
+      for (const [name, v] of scope.values) if (v.type) this.inferred.set(prefix + name, v.type);
+    }
+    return outTypes;
+  }
+
+  /** Defines the graph inputs (typed by the caller's types when given); returns their names. */
+  #defineInputs(graph: Graph, scope: Scope, o: GraphOptions, report: Report): Set<string> {
     const inputNames = new Set<string>();
     graph.input.forEach((vi, i) => {
       if (!vi.name) {
@@ -583,7 +635,17 @@ class Checker {
       scope.values.set(vi.name, { type: t, origin: "a graph input" });
     });
 
-    // Initializers.
+    return inputNames;
+  }
+
+  /** Defines and checks the initializers; returns their names. */
+  #defineInitializers(
+    graph: Graph,
+    scope: Scope,
+    inputNames: ReadonlySet<string>,
+    o: GraphOptions,
+    report: Report,
+  ): Set<string> {
     const listed: string[] = [];
     const initNames = new Set<string>();
     graph.initializer.forEach((tp, i) => {
@@ -651,7 +713,18 @@ class Checker {
       );
     }
 
-    // Sparse initializers.
+    return initNames;
+  }
+
+  /** Defines and checks the sparse initializers (as dense tensor values). */
+  #defineSparseInitializers(
+    graph: Graph,
+    scope: Scope,
+    inputNames: ReadonlySet<string>,
+    initNames: Set<string>,
+    o: GraphOptions,
+    report: Report,
+  ): void {
     graph.sparseInitializer.forEach((sp, i) => {
       const name = sp.values?.name ?? "";
       const what = name ? `Sparse initializer "${name}"` : `Sparse initializer ${i}`;
@@ -700,24 +773,16 @@ class Checker {
         scope.consts.set(name, () => d);
       }
     });
+  }
 
-    // Nodes.
-    const producers = new Map<string, number>();
-    graph.node.forEach((n, k) => {
-      for (const out of n.output) if (out && !producers.has(out)) producers.set(out, k);
-    });
-    const state: GraphState = {
-      ...o,
-      infer,
-      scope,
-      declared,
-      producers,
-      nodes: graph.node,
-    };
-    graph.node.forEach((node, k) => this.checkNode(node, k, state));
-
-    // Graph outputs.
-    const outTypes = graph.output.map((vi, i) => {
+  /** Checks the graph outputs are produced and typed; returns their types. */
+  #checkOutputs(
+    graph: Graph,
+    scope: Scope,
+    o: GraphOptions,
+    report: Report,
+  ): (ValueType | undefined)[] {
+    return graph.output.map((vi, i) => {
       if (!vi.name) {
         report("error", "empty-name", `Graph output ${i} has an empty name`);
         return undefined;
@@ -746,12 +811,6 @@ class Checker {
       }
       return m.value;
     });
-
-    if (infer && !o.quiet) {
-      const prefix = o.isMain ? "" : `${o.path}/`;
-      for (const [name, v] of scope.values) if (v.type) this.inferred.set(prefix + name, v.type);
-    }
-    return outTypes;
   }
 
   checkNode(node: Node, k: number, g: GraphState): void {
@@ -765,8 +824,58 @@ class Checker {
     if (node.input.length === 0 && node.output.length === 0) {
       report("error", "node-form", "The node has no inputs and no outputs");
     }
+    this.#checkInputsDefined(node, k, g, report);
+    this.#checkAttributes(node, g, report);
+    const domain = normalizeDomain(node.domain);
+    const { opset, schema, fn } = this.#resolve(node, domain, g, report);
 
-    // Every input must already be defined.
+    // Types: the op's infer function, a function body, or the schema alone.
+    const inTypes = node.input.map((n) => (n ? g.scope.lookup(n)?.type : undefined));
+    const visited = new Set<Graph>();
+    let outTypes: (ValueType | undefined)[] = [];
+    let def: OpDef | undefined;
+    let version = 0;
+    const constantValue = domain === "" && node.opType === "Constant"
+      ? lazy(() => constantFromNode(node, this.external))
+      : undefined;
+    if (g.infer && opset !== undefined) {
+      if (fn) outTypes = this.inferFunctionCall(node, fn, inTypes, g, label);
+      else {
+        const r = resolveOp(domain, node.opType, opset);
+        if ("def" in r) {
+          def = r.def;
+          version = r.version;
+        }
+        if (def?.infer) {
+          outTypes = this.runInfer(def.infer, node, opset, version, inTypes, g, visited, label);
+        } else {
+          const opName = domain === "" ? node.opType : `${domain}:${node.opType}`;
+          this.noInfer.add(def ? opName : `${opName} (not implemented)`);
+          if (schema) outTypes = schemaOutputTypes(schema, node, inTypes);
+          const t = constantValue?.();
+          if (t) outTypes = [{ kind: "tensor", elemType: t.type, shape: [...t.dims] }];
+        }
+      }
+    }
+    this.#checkRemainingSubgraphs(node, label, g, visited);
+    const merged = this.#mergeOutputTypes(node, g, outTypes, report);
+    if (schema) checkTypeConstraints(schema, node, inTypes, merged, report);
+    this.#defineOutputs(node, label, g, merged, report);
+
+    // Constants for later inference.
+    if (constantValue) {
+      const out = node.output[0];
+      if (out && g.scope.values.get(out)?.producer === node) g.scope.consts.set(out, constantValue);
+    } else if (g.infer && def && opset !== undefined) {
+      this.registerFold(node, def, opset, version, g, label, merged);
+    }
+    if (g.infer && domain === "" && SYMBOLIC_OPS.has(node.opType)) {
+      this.propagateSymbolic(node, schema?.since ?? version, g, inTypes);
+    }
+  }
+
+  /** Every input must be defined earlier (or in an enclosing graph). */
+  #checkInputsDefined(node: Node, k: number, g: GraphState, report: Report): void {
     for (const name of node.input) {
       if (!name || g.scope.lookup(name)) continue;
       const p = g.producers.get(name);
@@ -776,8 +885,7 @@ class Checker {
           "topological-order",
           `Input "${name}" is produced by node ${nodeLabel(g.nodes[p], p)}, which comes ${
             p === k ? "at the same place" : "later"
-          } in the graph (nodes must be ` +
-            `topologically sorted)`,
+          } in the graph (nodes must be topologically sorted)`,
         );
       } else {
         report(
@@ -789,8 +897,10 @@ class Checker {
         );
       }
     }
+  }
 
-    // Attribute well-formedness and tensor payloads.
+  /** Attribute well-formedness, duplicates, and the payloads of tensor attributes. */
+  #checkAttributes(node: Node, g: GraphState, report: Report): void {
     const attrNames = new Set<string>();
     for (const a of node.attribute) {
       checkAttributeForm(a, g.inFunction, report);
@@ -814,12 +924,16 @@ class Checker {
         }
       }
     }
+  }
 
-    // Resolve the op: model-local function or schema.
-    const domain = normalizeDomain(node.domain);
+  /** Resolves the node to a model-local function or a schema and checks it against that. */
+  #resolve(
+    node: Node,
+    domain: string,
+    g: GraphState,
+    report: Report,
+  ): { opset?: number; schema?: OpSchema; fn?: FunctionProto } {
     const opset = g.opsets.get(domain);
-    let schema: OpSchema | undefined;
-    let fn: FunctionProto | undefined;
     if (opset === undefined) {
       report(
         "error",
@@ -828,56 +942,34 @@ class Checker {
           g.inFunction ? "function" : "model"
         } does not import`,
       );
-    } else {
-      fn = this.functions.get(functionKey(domain, node.opType, node.overload));
-      if (fn) this.verifyFunctionCall(node, fn, report);
-      else {
-        schema = getSchema(domain, node.opType, opset);
-        if (!schema) this.reportUnknownOp(node, domain, opset, report);
-        else if (schema.deprecated) {
-          report(
-            "warning",
-            "deprecated-op",
-            `${node.opType} is deprecated at ${domainName(domain)} opset ${opset} (since ` +
-              `version ${schema.since}); the node is not checked against a schema`,
-          );
-          schema = undefined;
-        } else verifyNodeAgainstSchema(node, schema, report);
-      }
+      return {};
     }
+    const fn = this.functions.get(functionKey(domain, node.opType, node.overload));
+    if (fn) {
+      this.verifyFunctionCall(node, fn, report);
+      return { opset, fn };
+    }
+    const schema = getSchema(domain, node.opType, opset);
+    if (!schema) {
+      this.reportUnknownOp(node, domain, opset, report);
+      return { opset };
+    }
+    if (schema.deprecated) {
+      report(
+        "warning",
+        "deprecated-op",
+        `${node.opType} is deprecated at ${domainName(domain)} opset ${opset} (since ` +
+          `version ${schema.since}); the node is not checked against a schema`,
+      );
+      return { opset };
+    }
+    verifyNodeAgainstSchema(node, schema, report);
+    return { opset, schema };
+  }
 
-    // Types, inference and subgraphs.
-    const inTypes = node.input.map((n) => (n ? g.scope.lookup(n)?.type : undefined));
-    const visited = new Set<Graph>();
-    let outTypes: (ValueType | undefined)[] = [];
-    let def: OpDef | undefined;
-    let version = 0;
-    const isConstant = domain === "" && node.opType === "Constant";
-    const constantValue = isConstant
-      ? lazy(() => constantFromNode(node, this.external))
-      : undefined;
-    if (g.infer && opset !== undefined) {
-      if (fn) outTypes = this.inferFunctionCall(node, fn, inTypes, g, label);
-      else {
-        const r = resolveOp(domain, node.opType, opset);
-        if ("def" in r) {
-          def = r.def;
-          version = r.version;
-        }
-        if (def?.infer) {
-          outTypes = this.runInfer(def.infer, node, opset, version, inTypes, g, visited, label);
-        } else {
-          const opName = domain === "" ? node.opType : `${domain}:${node.opType}`;
-          this.noInfer.add(def ? opName : `${opName} (not implemented)`);
-          if (schema) outTypes = schemaOutputTypes(schema, node, inTypes);
-          if (constantValue) {
-            const t = constantValue();
-            if (t) outTypes = [{ kind: "tensor", elemType: t.type, shape: [...t.dims] }];
-          }
-        }
-      }
-    }
-    node.attribute.forEach((a) => {
+  /** Checks the subgraphs that inference did not already visit. */
+  #checkRemainingSubgraphs(node: Node, label: string, g: GraphState, visited: Set<Graph>): void {
+    for (const a of node.attribute) {
       const subs = a.g ? [a.g] : [];
       subs.push(...a.graphs);
       subs.forEach((sub, j) => {
@@ -893,10 +985,17 @@ class Checker {
           infer: g.infer,
         });
       });
-    });
+    }
+  }
 
-    // Merge with declared types, check type constraints.
-    const merged = node.output.map((name, i) => {
+  /** Merges inferred output types with the declared ones, reporting conflicts. */
+  #mergeOutputTypes(
+    node: Node,
+    g: GraphState,
+    outTypes: readonly (ValueType | undefined)[],
+    report: Report,
+  ): (ValueType | undefined)[] {
+    return node.output.map((name, i) => {
       if (!name) return undefined;
       const d = g.declared.get(name);
       const t = validInferred(outTypes[i], (bad) =>
@@ -919,9 +1018,16 @@ class Checker {
       }
       return m.value;
     });
-    if (schema) checkTypeConstraints(schema, node, inTypes, merged, report);
+  }
 
-    // Define the outputs (SSA).
+  /** Defines the node's outputs, each exactly once across the graph and its enclosing ones. */
+  #defineOutputs(
+    node: Node,
+    label: string,
+    g: GraphState,
+    types: readonly (ValueType | undefined)[],
+    report: Report,
+  ): void {
     node.output.forEach((name, i) => {
       if (!name) return;
       const prev = g.scope.lookup(name);
@@ -937,18 +1043,39 @@ class Checker {
         return;
       }
       g.scope.values.set(name, {
-        type: merged[i],
+        type: types[i],
         origin: `an output of node ${label}`,
         producer: node,
       });
     });
+  }
 
-    // Constants for later inference.
-    if (constantValue) {
-      const out = node.output[0];
-      if (out && g.scope.values.get(out)?.producer === node) g.scope.consts.set(out, constantValue);
-    } else if (g.infer && def && opset !== undefined) {
-      this.registerFold(node, def, opset, version, g, label);
+  /** Tracks shape-carrying values symbolically; fully known ones become constants. */
+  propagateSymbolic(
+    node: Node,
+    version: number,
+    g: GraphState,
+    inTypes: readonly (ValueType | undefined)[],
+  ): void {
+    const out = node.output[0];
+    if (!out || g.scope.values.get(out)?.producer !== node) return;
+    const input = (i: number): SymbolicValue | undefined => {
+      const name = node.input[i];
+      if (!name) return undefined;
+      return g.scope.symbolic(name) ?? symbolicFromTensor(g.scope.constant(name)?.());
+    };
+    let value: SymbolicValue | undefined;
+    try {
+      value = symbolicOutput(node, version, new NodeAttributes(node), input, (i) => inTypes[i]);
+    } catch {
+      return;
+    }
+    if (!value) return;
+    g.scope.syms.set(out, value);
+    const t = tensorFromSymbolic(value);
+    if (t) {
+      const folded = g.scope.consts.get(out);
+      g.scope.consts.set(out, folded ? () => folded() ?? t : () => t);
     }
   }
 
@@ -1111,25 +1238,30 @@ class Checker {
     version: number,
     g: GraphState,
     label: string,
+    outTypes: readonly (ValueType | undefined)[],
   ): void {
     const mine = (name: string) => name !== "" && g.scope.values.get(name)?.producer === node;
-    if (
-      normalizeDomain(node.domain) === "" && (node.opType === "Shape" || node.opType === "Size")
-    ) {
+    if (normalizeDomain(node.domain) === "" && node.opType === "Size") {
       const t = node.input[0] ? g.scope.lookup(node.input[0])?.type : undefined;
       const shape = t?.kind === "tensor" ? t.shape : undefined;
       const out = node.output[0];
       if (isStaticShape(shape) && out && mine(out)) {
-        const value = node.opType === "Size"
-          ? new Tensor("int64", BigInt64Array.of(BigInt(shape.reduce((a, b) => a * b, 1))), [])
-          : shapeSlice(shape, node, version);
-        if (value) {
-          g.scope.consts.set(out, () => value);
-          return;
-        }
+        const n = shape.reduce((a, b) => a * b, 1);
+        const value = new Tensor("int64", BigInt64Array.of(BigInt(n)), []);
+        g.scope.consts.set(out, () => value);
+        return;
       }
     }
     if (NOT_FOLDABLE.has(node.opType)) return;
+    // Only outputs inferred as small static tensors are folded, so a kernel never allocates
+    // something huge (ConstantOfShape, Range, Expand, Tile driven by hostile constants).
+    const small = node.output.every((name, i) => {
+      if (!name) return true;
+      const t = outTypes[i];
+      if (t?.kind !== "tensor" || !isStaticShape(t.shape)) return false;
+      return t.shape.reduce((a, b) => a * b, 1) <= FOLD_OUTPUT_LIMIT;
+    });
+    if (!small) return;
     const thunks: (ConstThunk | null)[] = [];
     for (const name of node.input) {
       if (!name) {
@@ -1242,24 +1374,6 @@ function validInferred(
     case "opaque":
       return t;
   }
-}
-
-/** The value of Shape for a static input shape (honouring start/end from version 15). */
-function shapeSlice(shape: readonly number[], node: Node, version: number): Tensor | undefined {
-  let dims = shape;
-  if (version >= 15) {
-    const attrs = new NodeAttributes(node);
-    const r = shape.length;
-    const clamp = (v: number) => Math.min(r, Math.max(0, v < 0 ? v + r : v));
-    try {
-      const start = clamp(attrs.int("start", 0));
-      const end = clamp(attrs.int("end", r));
-      dims = shape.slice(start, Math.max(start, end));
-    } catch {
-      return undefined;
-    }
-  }
-  return new Tensor("int64", BigInt64Array.from(dims, (d) => BigInt(d)), [dims.length]);
 }
 
 /** The name of the attribute holding `graph`, for graph paths. */

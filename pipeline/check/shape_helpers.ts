@@ -107,7 +107,8 @@ export function mergeShapes(
 }
 
 function kindLabel(t: ValueType): string {
-  return t.kind === "sparse_tensor" ? "sparse tensor" : t.kind;
+  const name = t.kind === "sparse_tensor" ? "sparse tensor" : t.kind;
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
 }
 
 /**
@@ -125,7 +126,7 @@ export function mergeTypes(
     return {
       value: a,
       conflict: "element",
-      message: `a ${kindLabel(a)} type differs from a ${kindLabel(b)} type`,
+      message: `${kindLabel(a)} type differs from ${kindLabel(b)} type`,
     };
   }
   switch (a.kind) {

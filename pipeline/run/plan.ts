@@ -368,22 +368,13 @@ export class Scope {
   }
   /** Finds a value here or in an enclosing scope. */
   get(name: string): Value | undefined {
-    let s: Scope | undefined = this;
-    while (s) {
-      const v = s.values.get(name);
-      if (v !== undefined) return v;
-      s = s.parent;
-    }
-    return undefined;
+    const v = this.values.get(name);
+    if (v !== undefined) return v;
+    return this.parent?.get(name);
   }
   /** True when the name is defined here or above. */
   has(name: string): boolean {
-    let s: Scope | undefined = this;
-    while (s) {
-      if (s.values.has(name)) return true;
-      s = s.parent;
-    }
-    return false;
+    return this.values.has(name) || (this.parent?.has(name) ?? false);
   }
 }
 

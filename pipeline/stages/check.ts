@@ -9,12 +9,13 @@
 import type { CheckStage } from "../config.ts";
 import type { Finding } from "../errors.ts";
 import type { Model } from "../load/ir.ts";
+import type { ExternalDataReader } from "../load/tensor_proto.ts";
 import type { PipelineState, StageOutcome } from "./context.ts";
 
 /** The checker's entry point as this stage calls it. */
 export type CheckModelFn = (
   model: Model,
-  options?: { fullCheck?: boolean },
+  options?: { fullCheck?: boolean; external?: ExternalDataReader },
 ) => { ok: boolean; findings: Finding[] };
 
 /**
@@ -55,7 +56,7 @@ export async function checkStage(
       details: { available: false },
     };
   }
-  const result = check(state.model!, { fullCheck: stage.full });
+  const result = check(state.model!, { fullCheck: stage.full, external: state.loaded?.external });
   const count = (s: Finding["severity"]) => result.findings.filter((f) => f.severity === s).length;
   const errors = count("error");
   const warnings = count("warning");

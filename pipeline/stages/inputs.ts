@@ -24,8 +24,8 @@ import { readLabels } from "../io/labels.ts";
 import { readNpy } from "../io/npy.ts";
 import { decodeValueFile } from "../load/tensor_proto.ts";
 import { type DataType, isFloat } from "../tensor/dtype.ts";
-import { tensorFromNumbers, type Value } from "../tensor/tensor.ts";
-import type { ValueType } from "../tensor/value_type.ts";
+import { describeValue, Tensor, tensorFromNumbers, type Value } from "../tensor/tensor.ts";
+import { formatValueType, type ValueType } from "../tensor/value_type.ts";
 
 /** Feeds of a `run` stage and its labels file's contents. */
 export interface PreparedRun {
@@ -207,6 +207,44 @@ async function readDataSet(
   return out;
 }
 
+/**
+ * Checks a feed against the input's declared type as the session will (element type, rank,
+ * fixed sizes, one size per symbol), so a wrong file fails before any stage writes.
+ */
+function checkFeed(
+  config: PipelineConfig,
+  name: string,
+  value: Value,
+  declared: ValueType | undefined,
+  key: string,
+  symbols: Map<string, [number, string]>,
+): void {
+  if (declared?.kind !== "tensor" || !(value instanceof Tensor)) return;
+  const fail = (what: string): never => {
+    throw new ConfigError(
+      `Input "${name}" is ${describeValue(value)} but the model declares ${
+        formatValueType(declared)
+      }: ${what}`,
+      { file: config.file, line: config.lines.get(key), path: key },
+    );
+  };
+  if (declared.elemType && declared.elemType !== value.type) fail("the element types differ");
+  const shape = declared.shape;
+  if (!shape) return;
+  if (shape.length !== value.dims.length) fail("the ranks differ");
+  shape.forEach((d, i) => {
+    const got = value.dims[i];
+    if (typeof d === "number" && d !== got) fail(`dimension ${i} differs`);
+    if (typeof d === "string") {
+      const seen = symbols.get(d);
+      if (seen && seen[0] !== got) {
+        fail(`dimension ${i} ("${d}") is ${got} but "${d}" is ${seen[0]} in input "${seen[1]}"`);
+      }
+      symbols.set(d, [got, name]);
+    }
+  });
+}
+
 async function prepareRun(
   config: PipelineConfig,
   stage: RunStage,
@@ -236,6 +274,14 @@ async function prepareRun(
     const { value, origin } = await readSource(config, source, declared);
     feeds[name] = value;
     origins[name] = origin;
+  }
+  const symbols = new Map<string, [number, string]>();
+  for (const input of sig.inputs) {
+    const value = feeds[input.name];
+    if (value === undefined) continue;
+    const given = stage.inputs.find((i) => i.name === input.name);
+    const key = given ? given.source.key : `${stage.key}.test_data_set`;
+    checkFeed(config, input.name, value, input.type, key, symbols);
   }
   let labels: string[] | undefined;
   if (stage.topk?.labels) labels = readLabels(await Deno.readTextFile(stage.topk.labels));

@@ -71,7 +71,9 @@ export async function loadStage(state: PipelineState, _stage: LoadStage): Promis
   const opsetText = Object.entries(opsets).map(([d, v]) => `${d} ${v}`).join(", ");
   return {
     status: "ok",
-    summary: `${formatBytes(loaded.byteLength)}, ${nodes} nodes, opset ${opsets["ai.onnx"] ?? "?"}`,
+    summary: `${formatBytes(loaded.byteLength)}, ${nodes} node${nodes === 1 ? "" : "s"}, opset ${
+      opsets["ai.onnx"] ?? "?"
+    }`,
     lines: [
       `model ${loaded.source} (${
         formatBytes(loaded.byteLength)

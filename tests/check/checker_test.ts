@@ -591,3 +591,73 @@ Deno.test("an infer function that throws becomes an infer-failed warning, not a 
   const f = expectFinding(r, "infer-failed", { node: "conv", severity: "warning" });
   assert.match(f.message, /kernel_shape/);
 });
+
+Deno.test("symbolic shape values: static parts of Shape(x) become constants", () => {
+  // X[N,3,4]: Slice(Shape(X), [1], [3]) is [3,4] although N is symbolic, so
+  // Reshape(D[12], it) is [3,4]; Gather(Shape(X), 0) stays symbolic, so its Reshape is not.
+  const m = model(graph({
+    input: [info("X", 1, ["N", 3, 4]), info("D", 1, [12])],
+    output: [info("R", 1), info("Q", 1)],
+    initializer: [int64Init("one", [1]), int64Init("three", [3]), int64Init("zero", [0])],
+    node: [
+      node("Shape", ["X"], ["s"]),
+      node("Slice", ["s", "one", "three"], ["tail"]),
+      node("Reshape", ["D", "tail"], ["R"]),
+      node("Gather", ["s", "zero"], ["n"], { attribute: [int("axis", 0)] }),
+      node("Concat", ["n", "one", "tail"], ["target"], { attribute: [int("axis", 0)] }),
+      node("Reshape", ["X", "target"], ["Q"]),
+    ],
+  }));
+  const r = full(m);
+  assert.equal(r.ok, true, listing(r));
+  assert.equal(formatValueType(r.inferredTypes!.get("tail")), "int64[2]");
+  assert.equal(formatValueType(r.inferredTypes!.get("R")), "float32[3,4]");
+  assert.equal(formatValueType(r.inferredTypes!.get("target")), "int64[4]");
+  const q = r.inferredTypes!.get("Q");
+  assert.ok(q?.kind === "tensor" && q.shape?.length === 4 && q.shape[0] === undefined);
+});
+
+Deno.test("checkModel never throws on randomly damaged models", () => {
+  const ops = [
+    "Conv",
+    "Reshape",
+    "Concat",
+    "Gather",
+    "Slice",
+    "If",
+    "Loop",
+    "Split",
+    "Pad",
+    "Tile",
+  ];
+  const extras = [
+    int("axis", 7),
+    ints("perm", [3, 0]),
+    attr("value", { type: "TENSOR" }),
+    ints("axes", [9]),
+    attr("body", { type: "GRAPH" }),
+  ];
+  let seed = 20240601;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)];
+  let errorsSeen = 0;
+  for (let it = 0; it < 400; it++) {
+    const m = it % 3 === 0 ? ifModel() : tinyCnn();
+    const g = m.graph!;
+    for (let k = 0; k < 3; k++) {
+      const n = pick(g.node);
+      const r = rnd();
+      if (r < 0.3) n.opType = pick(ops);
+      else if (r < 0.45) n.input = n.input.slice(1);
+      else if (r < 0.6) n.attribute.push(pick(extras));
+      else if (r < 0.7) n.input.push(pick(g.node).output[0]);
+      else if (r < 0.8 && g.initializer.length) pick(g.initializer).dims = [3, 7];
+      else if (r < 0.9) n.attribute = [];
+      else m.opsetImport[0].version = pick([1, 5, 9, 13, 28]);
+    }
+    const report = full(m);
+    if (!report.ok) errorsSeen++;
+  }
+  // Nearly every damaged model is invalid; none made the checker throw.
+  assert.ok(errorsSeen > 300, `only ${errorsSeen} of 400 damaged models had errors`);
+});

@@ -24,15 +24,7 @@ if (!present) console.log(`Skipping the checker corpus tests: ${BACKEND} is abse
  * the model is invalid (onnx.checker accepts them). Each entry names the finding that shows
  * the problem; the test fails when the list goes stale in either direction.
  */
-const KNOWN_INFER_ISSUES: Record<string, string> = {
-  // Loop infer: a loop-carried optional(seq) whose body yields seq gets optional(seq) instead of
-  // the body's type (onnx types loop-carried outputs from the body).
-  "onnx-backend/node/test_loop16_seq_none/model.onnx": "type-conflict",
-  // PRelu infer: opset 6 PRelu's slope [C] is per channel, not numpy-broadcast.
-  "onnx-backend/pytorch-converted/test_PReLU_1d_multiparam/model.onnx": "inference",
-  "onnx-backend/pytorch-converted/test_PReLU_2d_multiparam/model.onnx": "inference",
-  "onnx-backend/pytorch-converted/test_PReLU_3d_multiparam/model.onnx": "inference",
-};
+const KNOWN_INFER_ISSUES: Record<string, string> = {};
 
 function modelsOf(group: string): string[] {
   const out: string[] = [];

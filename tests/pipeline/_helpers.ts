@@ -5,8 +5,16 @@
  * @module
  */
 
-import { fromFileUrl, join } from "node:path";
-import type { Attribute, Graph, Model, Node, TensorProto, ValueInfo } from "../../pipeline/load/ir.ts";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type {
+  Attribute,
+  Graph,
+  Model,
+  Node,
+  TensorProto,
+  ValueInfo,
+} from "../../pipeline/load/ir.ts";
 import { encodeModel } from "../../pipeline/load/proto.ts";
 import { tensorToProto } from "../../pipeline/load/tensor_proto.ts";
 import { parsePipeline, type PipelineConfig } from "../../pipeline/config.ts";
@@ -15,7 +23,7 @@ import type { PipelineReport } from "../../pipeline/stages/report.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 
 /** The repository root. */
-export const ROOT = fromFileUrl(new URL("../../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The example CNN and its committed input and reference. */
 export const EXAMPLE = {
