@@ -123,3 +123,29 @@ export type {
   OpContext,
   OpDef,
 } from "./ops/types.ts";
+export {
+  type GraphStats,
+  graphStats,
+  OPTIMIZATION_LEVELS,
+  type OptimizationLevel,
+  optimizeModel,
+  type OptimizeOptions,
+  type OptimizeReport,
+  type Pass,
+  type PassContext,
+  passNames,
+  type PassReport,
+  type PassResult,
+} from "./pipeline/optimize/mod.ts";
+export { loadPipeline, parsePipeline } from "./pipeline/config.ts";
+export type * from "./pipeline/config.ts";
+export type { ReportError } from "./pipeline/stages/report.ts";
+export type { StageStatus } from "./pipeline/stages/context.ts";
+export type { CheckModelFn } from "./pipeline/stages/check.ts";
+export {
+  type PipelineReport,
+  type RunnerOptions,
+  runPipeline,
+  runPipelineFile,
+  type StageReport,
+} from "./pipeline/runner.ts";

@@ -170,7 +170,7 @@ export async function runPipeline(
           outcome = await loadStage(state, stage);
           break;
         case "check":
-          outcome = await checkStage(state, stage, options.checker);
+          outcome = checkStage(state, stage, options.checker);
           break;
         case "optimize":
           outcome = await optimizeStage(state, stage);

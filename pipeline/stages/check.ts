@@ -11,27 +11,13 @@ import type { Finding } from "../errors.ts";
 import type { Model } from "../load/ir.ts";
 import type { ExternalDataReader } from "../load/tensor_proto.ts";
 import type { PipelineState, StageOutcome } from "./context.ts";
+import { checkModel } from "../check/checker.ts";
 
 /** The checker's entry point as this stage calls it. */
 export type CheckModelFn = (
   model: Model,
   options?: { fullCheck?: boolean; external?: ExternalDataReader },
 ) => { ok: boolean; findings: Finding[] };
-
-/**
- * Imports the checker. The module is imported by computed URL so that this file compiles and
- * runs while the checker does not exist yet; returns undefined when it is missing.
- */
-export async function importChecker(): Promise<CheckModelFn | undefined> {
-  const url = new URL("../check/checker.ts", import.meta.url);
-  try {
-    await Deno.stat(url);
-  } catch {
-    return undefined;
-  }
-  const mod = await import(url.href) as { checkModel?: CheckModelFn };
-  return typeof mod.checkModel === "function" ? mod.checkModel : undefined;
-}
 
 function describe(f: Finding): string {
   const where = [
@@ -42,20 +28,12 @@ function describe(f: Finding): string {
 }
 
 /** Runs the `check` stage; `checker` replaces the imported checker (for tests). */
-export async function checkStage(
+export function checkStage(
   state: PipelineState,
   stage: CheckStage,
   checker?: CheckModelFn,
-): Promise<StageOutcome> {
-  const check = checker ?? await importChecker();
-  if (!check) {
-    return {
-      status: "skipped",
-      summary: "checker not available",
-      lines: ["check skipped: pipeline/check/checker.ts is not available in this build"],
-      details: { available: false },
-    };
-  }
+): StageOutcome {
+  const check = checker ?? checkModel;
   const result = check(state.model!, { fullCheck: stage.full, external: state.loaded?.external });
   const count = (s: Finding["severity"]) => result.findings.filter((f) => f.severity === s).length;
   const errors = count("error");
