@@ -119,7 +119,7 @@ export function precisionOf(type: DataType): Precision {
   return "float64";
 }
 
-/** NumPy's result precision for an operation between a `a` and a `b` array. */
+/** NumPy's result precision for an operation between an `a` and a `b` array. */
 export function commonPrecision(a: DataType, b: DataType): Precision {
   if (a === "int32" || b === "int32" || a === "float64" || b === "float64") return "float64";
   const pa = precisionOf(a), pb = precisionOf(b);

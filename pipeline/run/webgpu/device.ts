@@ -1,0 +1,160 @@
+/**
+ * The WebGPU adapter and device, acquired once per process on first use (importing this
+ * module touches nothing). When there is no adapter the caller falls back to the CPU and
+ * one notice is printed; when the device is lost, sessions fall back to the CPU and say so.
+ *
+ * @module
+ */
+
+/** What the backend knows about the adapter and the device it opened. */
+export interface GpuInfo {
+  /** Adapter description, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`. */
+  description: string;
+  /** Adapter vendor. */
+  vendor: string;
+  /** Adapter architecture. */
+  architecture: string;
+  /** True for a software (fallback) adapter such as llvmpipe or SwiftShader. */
+  isFallbackAdapter: boolean;
+  /** Optional features the device was opened with. */
+  features: {
+    /** `shader-f16`: f16 in shaders and storage. */
+    shaderF16: boolean;
+    /** `subgroups`: subgroup operations. */
+    subgroups: boolean;
+  };
+  /** Device limits the kernels size their work by. */
+  limits: {
+    /** Most workgroups in one dispatch dimension. */
+    maxComputeWorkgroupsPerDimension: number;
+    /** Largest storage buffer binding in bytes. */
+    maxStorageBufferBindingSize: number;
+    /** Largest buffer in bytes. */
+    maxBufferSize: number;
+    /** Workgroup memory per workgroup in bytes. */
+    maxComputeWorkgroupStorageSize: number;
+    /** Invocations per workgroup. */
+    maxComputeInvocationsPerWorkgroup: number;
+    /** Storage buffers per shader stage. */
+    maxStorageBuffersPerShaderStage: number;
+  };
+}
+
+/** An opened device with its description and loss state. */
+export interface Gpu {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** Adapter and device facts. */
+  readonly info: GpuInfo;
+  /** True once the device is lost (or destroyed). */
+  lost: boolean;
+  /** Why it was lost, when it was. */
+  lostReason?: string;
+}
+
+let current: Gpu | undefined;
+let pending: Promise<Gpu | undefined> | undefined;
+let unavailable: string | undefined;
+const noticed = new Set<string>();
+
+/** Prints a notice once per process (per distinct text). */
+export function noticeOnce(text: string): void {
+  if (noticed.has(text)) return;
+  noticed.add(text);
+  console.warn(text);
+}
+
+function adapterIsFallback(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return Boolean(info?.isFallbackAdapter ?? legacy ?? false);
+}
+
+async function open(): Promise<Gpu | undefined> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) {
+    unavailable = "this runtime has no navigator.gpu";
+    return undefined;
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (e) {
+    unavailable = `requestAdapter failed: ${e instanceof Error ? e.message : e}`;
+    return undefined;
+  }
+  if (!adapter) {
+    unavailable = "no WebGPU adapter was found";
+    return undefined;
+  }
+  const wanted: GPUFeatureName[] = [];
+  const f16 = adapter.features.has("shader-f16");
+  const subgroups = adapter.features.has("subgroups" as GPUFeatureName);
+  if (f16) wanted.push("shader-f16");
+  if (subgroups) wanted.push("subgroups" as GPUFeatureName);
+  const al = adapter.limits;
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({
+      requiredFeatures: wanted,
+      requiredLimits: {
+        maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
+        maxBufferSize: al.maxBufferSize,
+        maxStorageBuffersPerShaderStage: Math.min(al.maxStorageBuffersPerShaderStage, 10),
+      },
+    });
+  } catch (e) {
+    unavailable = `requestDevice failed: ${e instanceof Error ? e.message : e}`;
+    return undefined;
+  }
+  const ai = adapter.info;
+  const dl = device.limits;
+  const result: Gpu = {
+    device,
+    lost: false,
+    info: {
+      description: ai?.description ?? "",
+      vendor: ai?.vendor ?? "",
+      architecture: ai?.architecture ?? "",
+      isFallbackAdapter: adapterIsFallback(adapter),
+      features: { shaderF16: f16, subgroups },
+      limits: {
+        maxComputeWorkgroupsPerDimension: dl.maxComputeWorkgroupsPerDimension,
+        maxStorageBufferBindingSize: dl.maxStorageBufferBindingSize,
+        maxBufferSize: dl.maxBufferSize,
+        maxComputeWorkgroupStorageSize: dl.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: dl.maxComputeInvocationsPerWorkgroup,
+        maxStorageBuffersPerShaderStage: dl.maxStorageBuffersPerShaderStage,
+      },
+    },
+  };
+  device.lost.then((info) => {
+    result.lost = true;
+    result.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ""}`;
+    if (current === result) current = undefined;
+  });
+  return result;
+}
+
+/**
+ * The process's WebGPU device, opened on first call; undefined (after one printed notice)
+ * when WebGPU is unavailable. A lost device is replaced by a new one on the next call.
+ */
+export async function acquireGpu(): Promise<Gpu | undefined> {
+  if (current && !current.lost) return current;
+  if (unavailable !== undefined) return undefined;
+  if (!pending) {
+    pending = open().then((g) => {
+      current = g;
+      pending = undefined;
+      if (!g) noticeOnce(`WebGPU is not available (${unavailable}): running on the CPU`);
+      return g;
+    });
+  }
+  return await pending;
+}
+
+/** The device already opened, if any, without opening one. */
+export function currentGpu(): Gpu | undefined {
+  return current && !current.lost ? current : undefined;
+}
