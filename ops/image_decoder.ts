@@ -12,8 +12,8 @@
  * @module
  */
 
-import jpeg from "jpeg-js";
-import { convertIndexedToRgb, decode as decodePng } from "fast-png";
+import jpeg from "npm:jpeg-js@0.4.4";
+import { convertIndexedToRgb, decode as decodePng } from "npm:fast-png@8.0.0";
 import { Tensor } from "../pipeline/tensor/tensor.ts";
 import type { ValueType } from "../pipeline/tensor/value_type.ts";
 import type { OpContext, OpDef } from "./types.ts";

@@ -15,8 +15,8 @@
 
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import type { Alias, Document, Node as YamlNode } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "npm:yaml@2.9.1";
+import type { Alias, Document, Node as YamlNode } from "npm:yaml@2.9.1";
 import { ConfigError } from "./errors.ts";
 import { type DataType, dataTypeFromOnnxName } from "./tensor/dtype.ts";
 import type { ValueType } from "./tensor/value_type.ts";

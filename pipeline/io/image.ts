@@ -16,8 +16,8 @@
  * @module
  */
 
-import jpeg from "jpeg-js";
-import { decode as decodePng } from "fast-png";
+import jpeg from "npm:jpeg-js@0.4.4";
+import { decode as decodePng } from "npm:fast-png@8.0.0";
 import { Tensor } from "../tensor/tensor.ts";
 import { InputError, ModelFormatError } from "../errors.ts";
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import protobuf from "protobufjs";
+import protobuf from "npm:protobufjs@8.8.1";
 
 /** The ONNX schema in protobuf text format (proto2), package `onnx`. */
 export const ONNX_PROTO_TEXT: string = `

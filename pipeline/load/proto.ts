@@ -13,7 +13,7 @@
  * @module
  */
 
-import protobuf from "protobufjs";
+import protobuf from "npm:protobufjs@8.8.1";
 import { ModelFormatError } from "../errors.ts";
 import type {
   Attribute,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import ndarrayFactory from "ndarray";
+import ndarrayFactory from "npm:ndarray@1.1.1";
 import { type DataType, type TensorData } from "./dtype.ts";
 import { shapeSize, stridesOf, Tensor } from "./tensor.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import jpeg from "jpeg-js";
-import { encode as encodePng } from "fast-png";
+import jpeg from "npm:jpeg-js@0.4.4";
+import { encode as encodePng } from "npm:fast-png@8.0.0";
 import {
   centerCropImage,
   type DecodedImage,

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { encode as encodePng } from "fast-png";
+import { encode as encodePng } from "npm:fast-png@8.0.0";
 import { runOp, runTensor, values } from "./_op_harness.ts";
 import { attr } from "./_ir_build.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";

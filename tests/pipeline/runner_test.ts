@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encode as encodePng } from "fast-png";
+import { encode as encodePng } from "npm:fast-png@8.0.0";
 import type { Finding } from "../../pipeline/errors.ts";
 import { readNpy, writeNpy } from "../../pipeline/io/npy.ts";
 import { tensorFromJson } from "../../pipeline/io/json.ts";
