@@ -8,6 +8,15 @@
  * int32 accumulator (bias included) is converted to float32, multiplied by the float32 scale
  * `x_scale * w_scale / y_scale`, rounded half to even, offset by the zero point and saturated.
  *
+ * With the session option `int8Accumulation: "x86-u8s8"`, the products that onnxruntime's MLAS
+ * computes with its x86 uint8 × int8 kernels (on CPUs without VNNI) are summed as those do,
+ * through `igemm` with int16 pair saturation: QLinearMatMul and MatMulInteger with uint8 A and
+ * int8 B (pairs along K); QLinearConv with uint8 x and int8 w, except depthwise convolutions
+ * (MLAS's depthwise kernels are exact), with the K index walked channels-last (kernel taps
+ * outer, input channels inner) as MLAS's NHWC im2col and symmetric-convolution kernels do;
+ * ConvInteger with int8 x and uint8 w (onnxruntime passes w as the uint8 GEMM operand), K walked
+ * channels-first (NCHW im2col). All other type combinations take exact kernels there too.
+ *
  * @module
  */
 
@@ -17,6 +26,7 @@ import { Tensor } from "../pipeline/tensor/tensor.ts";
 import type { Dim, ValueType } from "../pipeline/tensor/value_type.ts";
 import { type FloatArray, gemm } from "../pipeline/run/cpu/gemm.ts";
 import { im2col, type WindowGeometry } from "../pipeline/run/cpu/im2col.ts";
+import { igemm } from "../pipeline/run/cpu/igemm.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { broadcastDims, matmulTensors } from "./matmul.ts";
 import { inferWindowDims, windowAttrs, windowShape } from "./conv.ts";
@@ -55,6 +65,14 @@ function vectorParam(
 
 function scalarOrOne(p: NumericArray | undefined, i: number): number {
   return p === undefined ? 0 : p.length === 1 ? p[0] : p[i];
+}
+
+/**
+ * True when the session emulates onnxruntime's x86 u8s8 kernels and a product of `u` (the
+ * uint8 operand) by `s` (the int8 one) goes through them.
+ */
+function x86Pairs(ctx: OpContext, u: Tensor, s: Tensor): boolean {
+  return ctx.options.int8Accumulation === "x86-u8s8" && u.type === "uint8" && s.type === "int8";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,6 +120,73 @@ function centered(ctx: OpContext, t: Tensor, zp: Tensor | undefined, rows: boole
   return new Tensor("float64", out, dims);
 }
 
+/**
+ * The integer sums Σ_k (a − a_zp)(b − b_zp) of a numpy-style matmul of two 8-bit tensors as
+ * onnxruntime's x86 u8s8 kernels compute them: raw products in int16-saturated pairs along K,
+ * zero points applied exactly (see igemm). Zero points are taken as `centered` reads them and
+ * must not vary along K.
+ */
+function pairSaturatedMatmul(
+  ctx: OpContext,
+  a: Tensor,
+  aZp: Tensor | undefined,
+  b: Tensor,
+  bZp: Tensor | undefined,
+): { acc: Float64Array; dims: number[] } {
+  if (a.dims.length === 0 || b.dims.length === 0) throw ctx.fail("inputs must not be scalars");
+  const ca = centered(ctx, a, aZp, true, "a_zero_point").data as Float64Array;
+  const cb = centered(ctx, b, bZp, false, "b_zero_point").data as Float64Array;
+  const aDims = a.dims.length === 1 ? [1, a.dims[0]] : [...a.dims];
+  const bDims = b.dims.length === 1 ? [b.dims[0], 1] : [...b.dims];
+  const M = aDims[aDims.length - 2], K = aDims[aDims.length - 1];
+  const N = bDims[bDims.length - 1];
+  if (K !== bDims[bDims.length - 2]) {
+    throw ctx.fail(`inner dimensions differ: A is [${a.dims}] and B is [${b.dims}]`);
+  }
+  const aBatch = aDims.slice(0, -2), bBatch = bDims.slice(0, -2);
+  const outBatch = broadcastShapes(aBatch, bBatch);
+  if (!outBatch) throw ctx.fail(`batch dims of [${a.dims}] and [${b.dims}] cannot be broadcast`);
+  const batch = shapeSize(outBatch);
+  const aIdx = broadcastOffsets(aBatch, outBatch);
+  const bIdx = broadcastOffsets(bBatch, outBatch);
+  const av = numbersOf(a), bv = numbersOf(b);
+  const acc = new Float64Array(batch * M * N);
+  const za = new Float64Array(M), zb = new Float64Array(N);
+  const alongK = () =>
+    ctx.unsupported(
+      "int8Accumulation x86-u8s8 needs zero points that are constant along the inner dimension",
+    );
+  for (let t = 0; t < batch; t++) {
+    const ao = (aIdx ? aIdx[t] : t) * M * K, bo = (bIdx ? bIdx[t] : t) * K * N;
+    // Zero point of each row of A and column of B (raw minus centered value).
+    for (let m = 0; m < M; m++) {
+      const r = ao + m * K;
+      za[m] = K > 0 ? av[r] - ca[r] : 0;
+      for (let k = 1; k < K; k++) if (av[r + k] - ca[r + k] !== za[m]) throw alongK();
+    }
+    for (let n = 0; n < N; n++) {
+      zb[n] = K > 0 ? bv[bo + n] - cb[bo + n] : 0;
+      for (let k = 1; k < K; k++) {
+        const i = bo + k * N + n;
+        if (bv[i] - cb[i] !== zb[n]) throw alongK();
+      }
+    }
+    igemm(
+      M,
+      N,
+      K,
+      { data: av, offset: ao, ld: K },
+      { data: bv, offset: bo, ld: N },
+      { data: acc, offset: t * M * N, ld: N },
+      { zeroPointA: za, zeroPointB: zb, saturatePairs: true },
+    );
+  }
+  const dims = [...outBatch];
+  if (a.dims.length > 1) dims.push(M);
+  if (b.dims.length > 1) dims.push(N);
+  return { acc, dims };
+}
+
 const matmulIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
   const a = tensorAt(ctx, inputs, 0);
   const b = tensorAt(ctx, inputs, 1);
@@ -111,6 +196,10 @@ const matmulIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
   const bzp = optionalTensorAt(ctx, inputs, 3);
   if (azp && azp.type !== a.type) throw ctx.fail(`a_zero_point is ${azp.type} but A is ${a.type}`);
   if (bzp && bzp.type !== b.type) throw ctx.fail(`b_zero_point is ${bzp.type} but B is ${b.type}`);
+  if (x86Pairs(ctx, a, b)) {
+    const p = pairSaturatedMatmul(ctx, a, azp, b, bzp);
+    return [new Tensor("int32", Int32Array.from(p.acc), p.dims)];
+  }
   const c = matmulTensors(
     ctx,
     centered(ctx, a, azp, true, "a_zero_point"),
@@ -190,11 +279,17 @@ const qlinearMatmulCpu: OpDef["cpu"] = (ctx, inputs) => {
   }
   if (aZp && aZp.type !== a.type) throw ctx.fail(`a_zero_point is ${aZp.type} but a is ${a.type}`);
   if (bZp && bZp.type !== b.type) throw ctx.fail(`b_zero_point is ${bZp.type} but b is ${b.type}`);
-  // Products of centered operands (float8 operands are their values; their zero point is 0).
-  const ca = centered(ctx, a, isFloat8(a.type) ? undefined : aZp, true, "a_zero_point");
-  const cb = centered(ctx, b, isFloat8(b.type) ? undefined : bZp, false, "b_zero_point");
-  const c = matmulTensors(ctx, ca, cb);
-  const acc = c.data as Float64Array;
+  let c: { dims: number[]; acc: Float64Array };
+  if (x86Pairs(ctx, a, b)) {
+    c = pairSaturatedMatmul(ctx, a, aZp, b, bZp);
+  } else {
+    // Products of centered operands (float8 operands are their values; their zero point is 0).
+    const ca = centered(ctx, a, isFloat8(a.type) ? undefined : aZp, true, "a_zero_point");
+    const cb = centered(ctx, b, isFloat8(b.type) ? undefined : bZp, false, "b_zero_point");
+    const p = matmulTensors(ctx, ca, cb);
+    c = { dims: p.dims as number[], acc: p.data as Float64Array };
+  }
+  const acc = c.acc;
   const M = a.dims.length > 1 ? a.dims[a.dims.length - 2] : 1;
   const N = b.dims.length > 1 ? b.dims[b.dims.length - 1] : 1;
   const sa = vectorParam(ctx, aScale, M, "a_scale")!;
@@ -287,8 +382,17 @@ function depthwisePlane(
 }
 
 /**
+ * Where onnxruntime's x86 u8s8 kernels would sum a convolution's products in int16-saturated
+ * pairs, the order their K index (input channel, kernel tap) runs in: `channels-last` for
+ * QLinearConv (NHWC im2col: taps outer, channels inner), `channels-first` for ConvInteger
+ * (NCHW im2col: channels outer, taps inner).
+ */
+type PairOrder = "channels-last" | "channels-first";
+
+/**
  * Sum over the window of (x - xZp) * (w - wZp[m]) plus bias[m], for every output element of
- * a convolution with the node's kernel_shape/strides/dilations/pads/auto_pad/group.
+ * a convolution with the node's kernel_shape/strides/dilations/pads/auto_pad/group; exact, or
+ * with `pairs` summed as onnxruntime's x86 u8s8 GEMM does (every group through it).
  */
 function integerConv(
   ctx: OpContext,
@@ -297,6 +401,7 @@ function integerConv(
   xZp: number,
   wZp: NumericArray | undefined,
   bias: NumericArray | undefined,
+  pairs?: PairOrder,
 ): ConvSums {
   const group = ctx.attrs.int("group", 1);
   if (group < 1) throw ctx.fail(`group must be positive, got ${group}`);
@@ -355,6 +460,46 @@ function integerConv(
   };
   const pointwise = K === 1 && a.strides.every((s) => s === 1) &&
     ws.padsBegin.every((p) => p === 0) && outSp.every((o, i) => o === inSp[i]);
+  if (pairs) {
+    // Raw 8-bit values, padding reading the input zero point, through igemm.
+    let kOrder: Int32Array | undefined;
+    if (pairs === "channels-last") {
+      kOrder = new Int32Array(rows);
+      for (let t = 0, p = 0; t < K; t++) for (let c = 0; c < Cg; c++) kOrder[p++] = c * K + t;
+    }
+    const wz = new Float64Array(M);
+    for (let m = 0; m < M; m++) wz[m] = scalarOrOne(wZp, m);
+    const raw = pointwise ? undefined : new Float64Array(rows * plane);
+    for (let n = 0; n < N; n++) {
+      for (let g = 0; g < group; g++) {
+        const xOff = (n * C + g * Cg) * inSize;
+        let src: NumericArray = xv;
+        let off = xOff;
+        if (raw) {
+          im2col(xs, xOff, Cg, geom, raw, 0);
+          for (let i = 0; i < raw.length; i++) raw[i] += xZp;
+          src = raw;
+          off = 0;
+        }
+        igemm(
+          Mg,
+          plane,
+          rows,
+          { data: wv, offset: g * Mg * rows, ld: rows },
+          { data: src, offset: off, ld: plane },
+          { data: acc, offset: (n * M + g * Mg) * plane, ld: plane },
+          {
+            zeroPointA: wz.subarray(g * Mg, (g + 1) * Mg),
+            zeroPointB: xZp,
+            kOrder,
+            saturatePairs: true,
+            accumulate: true,
+          },
+        );
+      }
+    }
+    return { acc, dims, M, plane };
+  }
   if (Cg === 1 && r === 2 && !pointwise) {
     for (let n = 0; n < N; n++) {
       for (let m = 0; m < M; m++) {
@@ -408,7 +553,9 @@ const convIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
   const xZp = xZpT ? numbersOf(xZpT)[0] : 0;
   const M = w.dims[0] ?? 0;
   const wZp = vectorParam(ctx, wZpT, M, "w_zero_point");
-  const s = integerConv(ctx, x, w, xZp, wZp, undefined);
+  // onnxruntime multiplies w (its GEMM's A operand) by x (B): the u8s8 kernels take uint8 w.
+  const pairs = x86Pairs(ctx, w, x) ? "channels-first" : undefined;
+  const s = integerConv(ctx, x, w, xZp, wZp, undefined, pairs);
   return [new Tensor("int32", Int32Array.from(s.acc), s.dims)];
 };
 
@@ -447,7 +594,11 @@ const qlinearConvCpu: OpDef["cpu"] = (ctx, inputs) => {
   const yZp = scalarOrOne(vectorParam(ctx, yZpT, 1, "y_zero_point"), 0);
   const bias = b ? numbersOf(b) : undefined;
   if (bias && bias.length !== M) throw ctx.fail(`B must have ${M} elements, got [${b!.dims}]`);
-  const s = integerConv(ctx, x, w, xZp, wZp, bias);
+  // MLAS's depthwise kernels (one input and one output channel per group) are exact.
+  const group = ctx.attrs.int("group", 1);
+  const depthwise = w.dims[1] === 1 && M === group;
+  const pairs = x86Pairs(ctx, x, w) && !depthwise ? "channels-last" : undefined;
+  const s = integerConv(ctx, x, w, xZp, wZp, bias, pairs);
   // Per output channel: x_scale * w_scale[m] / y_scale in float32, as onnxruntime computes it.
   const scales = new Float64Array(M);
   for (let m = 0; m < M; m++) {

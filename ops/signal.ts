@@ -2,233 +2,50 @@
  * Signal processing operators (ai.onnx opset 17+): DFT (17: axis attribute, 20: axis input),
  * STFT, the Hann, Hamming and Blackman windows and MelWeightMatrix.
  *
- * Transforms use {@link FftPlan}: an iterative radix-2 FFT for power-of-two lengths, a
- * direct O(n²) DFT for short other lengths and Bluestein's chirp-z algorithm (a power-of-two
- * convolution) for long ones, all in float64. Complex values travel as a trailing dimension
- * of 2 (real, imaginary); a trailing 1 marks real values.
+ * Transforms use the pocketfft port in signal_fft.ts, computing exactly as numpy ≥ 2 does,
+ * since numpy's FFT produced the ONNX reference outputs: forward transforms (`fft`,
+ * `rfft`) run in float64 — numpy passes its normalization factor 1 as a Python int, which
+ * selects the double-precision kernel even for complex64 data — and are rounded to the output
+ * type at the end; inverse transforms (`ifft`, `irfft`) run in the input's precision (float32
+ * for float32, float16 and bfloat16 data, whose numpy counterpart is complex64) with every
+ * intermediate rounded, and scale by 1/n rounded to that precision. Complex values travel as a
+ * trailing dimension of 2 (real, imaginary); a trailing 1 marks real values.
  *
  * DFT semantics (both versions): the signal along `axis` is zero-padded or truncated to
- * `dft_length`; `onesided` keeps bins 0..n/2 of a forward transform; `inverse` divides by n;
- * `inverse` with `onesided` is the inverse real FFT: the input holds bins 0..n/2 of a
- * Hermitian spectrum, n defaults to 2·(bins − 1) and the output is real (trailing dim 1).
+ * `dft_length`; `onesided` keeps bins 0..n/2 of a forward transform (a real FFT for real input,
+ * like `numpy.fft.rfft`); `inverse` divides by n; `inverse` with `onesided` is the inverse real
+ * FFT (`numpy.fft.irfft`): the input holds bins 0..n/2 of a Hermitian spectrum (the imaginary
+ * parts of bin 0 and, for even n, bin n/2 are ignored), n defaults to 2·(bins − 1) and the
+ * output is real (trailing dim 1). STFT frames are multiplied by the window in the input type,
+ * then transformed like `numpy.fft.fft` (bins 0..n/2 when onesided).
  *
  * @module
  */
 
 import { type DataType, dataTypeFromCode } from "../pipeline/tensor/dtype.ts";
+import { bfloat16ToNumber, numberToBfloat16 } from "../pipeline/tensor/float.ts";
 import { type Tensor, tensorFromNumbers, type Value } from "../pipeline/tensor/tensor.ts";
 import { type Dim, tensorType, type ValueType } from "../pipeline/tensor/value_type.ts";
 import { constantInts, inputElem, inputShape } from "../pipeline/check/shape_helpers.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { numbersOf, optionalTensorAt, scalarOf, tensorAt, tensorFromComputed } from "./util.ts";
+import { FftPlan, type FftPrecision, RealFftPlan } from "./signal_fft.ts";
+
+export { FftPlan, RealFftPlan };
 
 const SIGNAL_TYPES: readonly DataType[] = ["float32", "float64", "float16", "bfloat16"];
 
-/** Lengths up to this use a direct DFT when they are not powers of two. */
-const DIRECT_MAX = 64;
-
-function isPow2(n: number): boolean {
-  return n > 0 && (n & (n - 1)) === 0;
-}
-
-/**
- * A reusable plan for complex FFTs of one length. `transform` works in place on separate
- * real and imaginary arrays and does not normalize (the inverse is n times the true inverse).
- *
- * @example
- * ```ts
- * import { FftPlan } from "./signal.ts";
- * const re = Float64Array.of(1, 2, 3), im = new Float64Array(3);
- * new FftPlan(3).transform(re, im, false); // re = [6, -1.5, -1.5]
- * ```
- */
-export class FftPlan {
-  /** Transform length. */
-  readonly n: number;
-  #kind: "pow2" | "direct" | "bluestein";
-  #cos: Float64Array;
-  #sin: Float64Array;
-  #rev?: Uint32Array;
-  #tmpRe?: Float64Array;
-  #tmpIm?: Float64Array;
-  #inner?: FftPlan;
-  #wRe?: Float64Array;
-  #wIm?: Float64Array;
-  #bRe?: Float64Array;
-  #bIm?: Float64Array;
-
-  /** Prepares twiddle factors (and Bluestein's chirp) for length `n` ≥ 1. */
-  constructor(n: number) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`FFT length must be ≥ 1, got ${n}`);
-    this.n = n;
-    if (isPow2(n)) {
-      this.#kind = "pow2";
-      const half = Math.max(1, n >> 1);
-      this.#cos = new Float64Array(half);
-      this.#sin = new Float64Array(half);
-      for (let k = 0; k < half; k++) {
-        this.#cos[k] = Math.cos((2 * Math.PI * k) / n);
-        this.#sin[k] = Math.sin((2 * Math.PI * k) / n);
-      }
-      const bits = Math.round(Math.log2(n));
-      const rev = new Uint32Array(n);
-      for (let i = 0; i < n; i++) {
-        let r = 0;
-        for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
-        rev[i] = r;
-      }
-      this.#rev = rev;
-    } else if (n <= DIRECT_MAX) {
-      this.#kind = "direct";
-      this.#cos = new Float64Array(n);
-      this.#sin = new Float64Array(n);
-      for (let k = 0; k < n; k++) {
-        this.#cos[k] = Math.cos((2 * Math.PI * k) / n);
-        this.#sin[k] = Math.sin((2 * Math.PI * k) / n);
-      }
-      this.#tmpRe = new Float64Array(n);
-      this.#tmpIm = new Float64Array(n);
-    } else {
-      this.#kind = "bluestein";
-      this.#cos = new Float64Array(0);
-      this.#sin = new Float64Array(0);
-      let m = 1;
-      while (m < 2 * n - 1) m *= 2;
-      const inner = new FftPlan(m);
-      // Chirp w_j = exp(-iπ j²/n), with j² reduced mod 2n for accuracy.
-      const wRe = new Float64Array(n);
-      const wIm = new Float64Array(n);
-      let sq = 0;
-      for (let j = 0; j < n; j++) {
-        const a = (Math.PI * sq) / n;
-        wRe[j] = Math.cos(a);
-        wIm[j] = -Math.sin(a);
-        sq = (sq + 2 * j + 1) % (2 * n);
-      }
-      const bRe = new Float64Array(m);
-      const bIm = new Float64Array(m);
-      bRe[0] = wRe[0];
-      bIm[0] = -wIm[0];
-      for (let j = 1; j < n; j++) {
-        bRe[j] = bRe[m - j] = wRe[j];
-        bIm[j] = bIm[m - j] = -wIm[j];
-      }
-      inner.transform(bRe, bIm, false);
-      this.#inner = inner;
-      this.#wRe = wRe;
-      this.#wIm = wIm;
-      this.#bRe = bRe;
-      this.#bIm = bIm;
-      this.#tmpRe = new Float64Array(m);
-      this.#tmpIm = new Float64Array(m);
-    }
-  }
-
-  /** Transforms `re`/`im` (length n) in place: forward e^(−2πikt/n), inverse e^(+2πikt/n). */
-  transform(re: Float64Array, im: Float64Array, inverse: boolean): void {
-    if (this.#kind === "pow2") this.#pow2(re, im, inverse);
-    else if (this.#kind === "direct") this.#direct(re, im, inverse);
-    else this.#bluestein(re, im, inverse);
-  }
-
-  #pow2(re: Float64Array, im: Float64Array, inverse: boolean): void {
-    const n = this.n;
-    const rev = this.#rev!;
-    for (let i = 0; i < n; i++) {
-      const j = rev[i];
-      if (j > i) {
-        const tr = re[i];
-        re[i] = re[j];
-        re[j] = tr;
-        const ti = im[i];
-        im[i] = im[j];
-        im[j] = ti;
-      }
-    }
-    const cos = this.#cos;
-    const sin = this.#sin;
-    const sign = inverse ? 1 : -1;
-    for (let size = 2; size <= n; size <<= 1) {
-      const half = size >> 1;
-      const step = n / size;
-      for (let start = 0; start < n; start += size) {
-        for (let j = 0; j < half; j++) {
-          const k = j * step;
-          const wr = cos[k];
-          const wi = sign * sin[k];
-          const a = start + j;
-          const b = a + half;
-          const tr = wr * re[b] - wi * im[b];
-          const ti = wr * im[b] + wi * re[b];
-          re[b] = re[a] - tr;
-          im[b] = im[a] - ti;
-          re[a] += tr;
-          im[a] += ti;
-        }
-      }
-    }
-  }
-
-  #direct(re: Float64Array, im: Float64Array, inverse: boolean): void {
-    const n = this.n;
-    const cos = this.#cos;
-    const sin = this.#sin;
-    const sign = inverse ? 1 : -1;
-    const oRe = this.#tmpRe!;
-    const oIm = this.#tmpIm!;
-    for (let k = 0; k < n; k++) {
-      let sr = 0;
-      let si = 0;
-      let idx = 0;
-      for (let t = 0; t < n; t++) {
-        const c = cos[idx];
-        const s = sign * sin[idx];
-        sr += re[t] * c - im[t] * s;
-        si += re[t] * s + im[t] * c;
-        idx += k;
-        if (idx >= n) idx -= n;
-      }
-      oRe[k] = sr;
-      oIm[k] = si;
-    }
-    re.set(oRe);
-    im.set(oIm);
-  }
-
-  #bluestein(re: Float64Array, im: Float64Array, inverse: boolean): void {
-    const n = this.n;
-    const inner = this.#inner!;
-    const m = inner.n;
-    const wRe = this.#wRe!;
-    const wIm = this.#wIm!;
-    const aRe = this.#tmpRe!;
-    const aIm = this.#tmpIm!;
-    // The inverse is the conjugate of the forward transform of the conjugate.
-    const s = inverse ? -1 : 1;
-    for (let t = 0; t < n; t++) {
-      const xr = re[t];
-      const xi = s * im[t];
-      aRe[t] = xr * wRe[t] - xi * wIm[t];
-      aIm[t] = xr * wIm[t] + xi * wRe[t];
-    }
-    aRe.fill(0, n);
-    aIm.fill(0, n);
-    inner.transform(aRe, aIm, false);
-    const bRe = this.#bRe!;
-    const bIm = this.#bIm!;
-    for (let j = 0; j < m; j++) {
-      const r = aRe[j] * bRe[j] - aIm[j] * bIm[j];
-      const i = aRe[j] * bIm[j] + aIm[j] * bRe[j];
-      aRe[j] = r;
-      aIm[j] = i;
-    }
-    inner.transform(aRe, aIm, true);
-    for (let k = 0; k < n; k++) {
-      const cr = aRe[k] / m;
-      const ci = aIm[k] / m;
-      re[k] = cr * wRe[k] - ci * wIm[k];
-      im[k] = s * (cr * wIm[k] + ci * wRe[k]);
-    }
+/** Rounds a computed value to what `type` can hold (products in the input type, as numpy). */
+function rounderFor(type: DataType): (x: number) => number {
+  switch (type) {
+    case "float32":
+      return Math.fround;
+    case "float16":
+      return Math.f16round;
+    case "bfloat16":
+      return (x) => bfloat16ToNumber(numberToBfloat16(x));
+    default:
+      return (x) => x;
   }
 }
 
@@ -253,6 +70,82 @@ function dftAxis(ctx: OpContext, axis: number, rank: number): number {
     throw ctx.fail(`axis ${axis} is out of range for a rank-${rank} input`);
   }
   return a;
+}
+
+/** One DFT call: the source signals, the output and the plan buffers they share. */
+interface DftJob {
+  src: ArrayLike<number>;
+  /** Trailing input dimension (1 real, 2 complex). */
+  c: number;
+  /** Input length along the axis, and the stride between its elements. */
+  len: number;
+  inner: number;
+  out: Float64Array;
+  outLen: number;
+  n: number;
+  fct: number;
+  precision: FftPrecision;
+  /** Element offset of the current signal in src (without the trailing dim), and in out. */
+  base: number;
+  outBase: number;
+  complexPlan?: FftPlan;
+  realPlan?: RealFftPlan;
+  buf?: Float64Array;
+}
+
+/** Complex FFT of one signal (numpy.fft.fft / ifft), keeping bins 0..outLen−1. */
+function dftComplex(job: DftJob, forward: boolean): void {
+  const { src, c, len, inner, out, outLen, n } = job;
+  const plan = job.complexPlan ??= new FftPlan(n, job.precision);
+  const buf = job.buf ??= new Float64Array(2 * n);
+  buf.fill(0);
+  const m = Math.min(len, n);
+  for (let t = 0; t < m; t++) {
+    const p = (job.base + t * inner) * c;
+    buf[2 * t] = src[p];
+    if (c === 2) buf[2 * t + 1] = src[p + 1];
+  }
+  plan.exec(buf, forward, job.fct);
+  for (let k = 0; k < outLen; k++) {
+    const q = (job.outBase + k * inner) * 2;
+    out[q] = buf[2 * k];
+    out[q + 1] = buf[2 * k + 1];
+  }
+}
+
+/** Real-input one-sided forward FFT of one signal (numpy.fft.rfft). */
+function dftRfft(job: DftJob): void {
+  const { src, len, inner, out, outLen, n } = job;
+  const plan = job.realPlan ??= new RealFftPlan(n, job.precision);
+  const buf = job.buf ??= new Float64Array(n);
+  buf.fill(0);
+  const m = Math.min(len, n);
+  for (let t = 0; t < m; t++) buf[t] = src[job.base + t * inner];
+  plan.exec(buf, true, job.fct);
+  for (let k = 0; k < outLen; k++) {
+    const q = (job.outBase + k * inner) * 2;
+    out[q] = k === 0 ? buf[0] : buf[2 * k - 1];
+    out[q + 1] = k === 0 || 2 * k === n ? 0 : buf[2 * k];
+  }
+}
+
+/** Inverse real FFT of one half spectrum (numpy.fft.irfft): bins 0..n/2 → n real values. */
+function dftIrfft(job: DftJob): void {
+  const { src, c, len, inner, out, n } = job;
+  const plan = job.realPlan ??= new RealFftPlan(n, job.precision);
+  const buf = job.buf ??= new Float64Array(n);
+  buf.fill(0);
+  // FFTPACK half-complex order: r0, r1, i1, r2, i2, …, and r(n/2) for even n.
+  const at = (k: number, part: number) =>
+    k < len && part < c ? src[(job.base + k * inner) * c + part] : 0;
+  buf[0] = at(0, 0);
+  for (let k = 1; 2 * k < n; k++) {
+    buf[2 * k - 1] = at(k, 0);
+    buf[2 * k] = at(k, 1);
+  }
+  if (n % 2 === 0 && n > 1) buf[n - 1] = at(n / 2, 0);
+  plan.exec(buf, false, job.fct);
+  for (let t = 0; t < n; t++) out[job.outBase + t * inner] = buf[t];
 }
 
 function dftCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
@@ -293,40 +186,19 @@ function dftCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
   for (let i = axis + 1; i < rank - 1; i++) inner *= x.dims[i];
   const src = numbersOf(x);
   const out = new Float64Array(outer * outLen * inner * outC);
-  const plan = outer * inner > 0 ? new FftPlan(n) : undefined;
-  const re = new Float64Array(n);
-  const im = new Float64Array(n);
-  const scale = inverse ? 1 / n : 1;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      re.fill(0);
-      im.fill(0);
-      const base = o * len * inner + i;
-      if (irfft) {
-        const bins = Math.min(len, (n >> 1) + 1);
-        for (let k = 0; k < bins; k++) {
-          const p = (base + k * inner) * c;
-          re[k] = src[p];
-          im[k] = c === 2 ? src[p + 1] : 0;
-        }
-        for (let k = (n >> 1) + 1; k < n; k++) {
-          re[k] = re[n - k];
-          im[k] = -im[n - k];
-        }
-      } else {
-        const m = Math.min(len, n);
-        for (let t = 0; t < m; t++) {
-          const p = (base + t * inner) * c;
-          re[t] = src[p];
-          if (c === 2) im[t] = src[p + 1];
-        }
-      }
-      plan!.transform(re, im, inverse);
-      const ob = o * outLen * inner + i;
-      for (let k = 0; k < outLen; k++) {
-        const q = (ob + k * inner) * outC;
-        out[q] = re[k] * scale;
-        if (outC === 2) out[q + 1] = im[k] * scale;
+  if (outer * inner > 0) {
+    // numpy: forward transforms in float64, inverse ones in the input's precision with the
+    // factor 1/n rounded to it (see the module comment).
+    const precision: FftPrecision = !inverse || x.type === "float64" ? "float64" : "float32";
+    const fct = inverse ? (precision === "float32" ? Math.fround(1 / n) : 1 / n) : 1;
+    const job: DftJob = { src, c, len, inner, out, outLen, n, fct, precision, base: 0, outBase: 0 };
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        job.base = o * len * inner + i;
+        job.outBase = o * outLen * inner + i;
+        if (irfft) dftIrfft(job);
+        else if (!inverse && onesided && c === 1) dftRfft(job);
+        else dftComplex(job, !inverse);
       }
     }
   }
@@ -398,27 +270,29 @@ function stftCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
   const bins = onesided ? (frameLen >> 1) + 1 : frameLen;
   const src = numbersOf(x);
   const out = new Float64Array(batch * frames * bins * 2);
-  const plan = new FftPlan(frameLen);
-  const re = new Float64Array(frameLen);
-  const im = new Float64Array(frameLen);
+  // numpy.fft.fft of each windowed frame: the product is rounded to the input type, the
+  // transform runs in float64 (see the module comment).
+  const round = rounderFor(x.type);
+  const plan = new FftPlan(frameLen, "float64");
+  const buf = new Float64Array(2 * frameLen);
   const take = Math.min(winLen, frameLen);
   for (let b = 0; b < batch; b++) {
     for (let f = 0; f < frames; f++) {
-      re.fill(0);
-      im.fill(0);
+      buf.fill(0);
       const start = f * step;
       for (let t = 0; t < take && start + t < len; t++) {
-        const w = win ? win[t] : 1;
         const p = (b * len + start + t) * c;
-        re[t] = src[p] * w;
-        if (c === 2) im[t] = src[p + 1] * w;
+        if (win) {
+          buf[2 * t] = round(src[p] * win[t]);
+          if (c === 2) buf[2 * t + 1] = round(src[p + 1] * win[t]);
+        } else {
+          buf[2 * t] = src[p];
+          if (c === 2) buf[2 * t + 1] = src[p + 1];
+        }
       }
-      plan.transform(re, im, false);
+      plan.exec(buf, true);
       const o = (b * frames + f) * bins * 2;
-      for (let k = 0; k < bins; k++) {
-        out[o + 2 * k] = re[k];
-        out[o + 2 * k + 1] = im[k];
-      }
+      for (let k = 0; k < 2 * bins; k++) out[o + k] = buf[k];
     }
   }
   return [tensorFromComputed(x.type, out, [batch, frames, bins, 2])];
