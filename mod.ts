@@ -120,6 +120,8 @@ export type {
   CpuKernel,
   InferContext,
   InferFn,
+  Int8Accumulation,
+  KernelOptions,
   OpContext,
   OpDef,
 } from "./ops/types.ts";

@@ -47,6 +47,18 @@ export interface Attributes {
   names(): string[];
 }
 
+/**
+ * How products of 8-bit integers are accumulated: `exact` (the ONNX definition), or
+ * `x86-u8s8` (onnxruntime on x86 CPUs without VNNI; see `SessionOptions.int8Accumulation`).
+ */
+export type Int8Accumulation = "exact" | "x86-u8s8";
+
+/** Session-wide settings kernels read; each changes results only where its doc says. */
+export interface KernelOptions {
+  /** Accumulation of 8-bit integer products (QLinearConv, QLinearMatMul, ...). */
+  readonly int8Accumulation: Int8Accumulation;
+}
+
 /** What a CPU kernel can see besides its inputs. */
 export interface OpContext {
   /** The node being run. */
@@ -59,6 +71,8 @@ export interface OpContext {
   readonly version: number;
   /** Attribute access. */
   readonly attrs: Attributes;
+  /** The session's kernel options. */
+  readonly options: KernelOptions;
   /** Number of outputs the node declares (trailing omitted ones included as ""). */
   readonly outputCount: number;
   /** True when output `i` is declared and not "" (so it must be produced). */

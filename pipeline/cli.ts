@@ -105,9 +105,10 @@ export async function main(args: readonly string[], io?: CliIo): Promise<number>
     return 0;
   }
   if (parsed.listPasses) {
+    const width = Math.max(...passNames().map((n) => n.length)) + 1;
     for (const name of passNames()) {
       const p = getPass(name)!;
-      stdout(`${name.padEnd(28)} ${p.level.padEnd(9)} ${p.description}`);
+      stdout(`${name.padEnd(width)} ${p.level.padEnd(9)} ${p.description}`);
     }
     return 0;
   }

@@ -15,7 +15,15 @@
 
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "npm:yaml@2.9.1";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+} from "npm:yaml@2.9.1";
 import type { Alias, Document, Node as YamlNode } from "npm:yaml@2.9.1";
 import { ConfigError } from "./errors.ts";
 import { type DataType, dataTypeFromOnnxName } from "./tensor/dtype.ts";
@@ -131,6 +139,74 @@ export interface OptimizeStage extends StageBase {
   maxIterations: number;
   /** Absolute path to save the optimized model to. */
   save?: string;
+  /** Quantization applied once after the passes. */
+  quantize?: QuantizeConfig;
+  /** float16 conversion applied once after the passes (and after quantization). */
+  float16?: Float16Config;
+  /** With `save`: initializers larger than `threshold` bytes go to the file `location`. */
+  externalData?: { threshold: number; location?: string };
+  /**
+   * Compare the outputs with the unoptimized model's on the inputs of the next `run` stage
+   * (default true; without a later `run` stage only a calibration sample can serve).
+   */
+  verify: boolean;
+}
+
+/** Where one calibration sample (or a folder of them) comes from. */
+export type CalibrationItem =
+  /** A `test_data_set_N` folder: `input_K.pb` feeds the K-th input. */
+  | { kind: "test_data_set"; dir: string; key: string }
+  /** A folder: its `test_data_set_*` folders and its .npy/.pb/.json/image files, sorted. */
+  | { kind: "folder"; dir: string; key: string }
+  /** One tensor for a model with one input. */
+  | { kind: "source"; source: TensorSource; key: string }
+  /** One value per named input. */
+  | { kind: "inputs"; inputs: NamedSource[]; key: string };
+
+/** Calibration data and method of static quantization. */
+export interface CalibrationConfig {
+  /** Key path, e.g. `stages[1].optimize.quantize.calibration`. */
+  key: string;
+  /** Samples from files and folders. */
+  items: CalibrationItem[];
+  /** Seeded random samples: `count` of them, seeds `seed`, `seed + 1`, ... */
+  random?: { count: number; options: RandomInputOptions; key: string };
+  /** Preprocessing of image files named by path (in `inputs` or inside folders). */
+  image: ImageInputOptions;
+  /** Range method (default minmax). */
+  method: "minmax" | "percentile";
+  /** For `percentile`: the share of absolute values kept (default 99.99). */
+  percentile: number;
+}
+
+/** `optimize.quantize`. */
+export interface QuantizeConfig {
+  /** Dynamic (activations quantized at run time) or static (QDQ, calibrated). */
+  mode: "dynamic" | "static";
+  /** One scale per output channel (default true). */
+  perChannel: boolean;
+  /** Weight type (default int8, symmetric; uint8 is asymmetric). */
+  weightType: "int8" | "uint8";
+  /** Static only: activation type (default uint8). */
+  activationType: "uint8" | "int8";
+  /** 7-bit weights (default false). */
+  reduceRange: boolean;
+  /** Op types to quantize (default Conv, MatMul, Gemm). */
+  opTypes?: ("Conv" | "MatMul" | "Gemm")[];
+  /** Node names left in float. */
+  exclude: string[];
+  /** Static only: calibration. */
+  calibration?: CalibrationConfig;
+}
+
+/** `optimize.float16`. */
+export interface Float16Config {
+  /** Op types or node names kept in float32. */
+  keepFloat32: string[];
+  /** Keep graph inputs and outputs float32 (default true), or only those named. */
+  keepIoTypes: boolean | string[];
+  /** Start from the default block list (default true). */
+  defaultBlockList: boolean;
 }
 
 /** Where and how `run` writes its outputs. */
@@ -163,6 +239,11 @@ export interface RunStage extends StageBase {
   backend: BackendChoice;
   /** Seed of the session's random source (for Random* ops). */
   seed?: number;
+  /**
+   * Accumulation of 8-bit integer products (default `exact`); `x86-u8s8` reproduces
+   * onnxruntime on x86 CPUs without VNNI (see `SessionOptions.int8Accumulation`).
+   */
+  int8Accumulation?: "exact" | "x86-u8s8";
   /** Untimed runs first (default 0). */
   warmup: number;
   /** Timed runs (default 1); outputs come from the last. */
@@ -599,9 +680,14 @@ function readImage(r: Reader, y: Y, path: string): TensorSource {
     };
   }
   const m = r.map(y, path, IMAGE_KEYS, ["path"]);
+  const imagePath = r.existingFile(m.get("path")!, keyPath(path, "path"), "image");
+  return { kind: "image", path: imagePath, options: readImageOptions(r, m, path), key: path };
+}
+
+/** The preprocessing options of an image map (every key of {@link IMAGE_KEYS} but `path`). */
+function readImageOptions(r: Reader, m: Map<string, Y>, path: string): ImageInputOptions {
   const p = (k: string) => keyPath(path, k);
   const options = defaultImageOptions();
-  const imagePath = r.existingFile(m.get("path")!, p("path"), "image");
   if (m.has("resize")) options.resize = r.size(m.get("resize")!, p("resize"));
   if (m.has("center_crop")) options.centerCrop = r.size(m.get("center_crop")!, p("center_crop"));
   if (m.has("scale")) options.scale = readScale(r, m.get("scale")!, p("scale"));
@@ -629,7 +715,7 @@ function readImage(r: Reader, y: Y, path: string): TensorSource {
       );
     }
   }
-  return { kind: "image", path: imagePath, options, key: path };
+  return options;
 }
 
 function readRandom(r: Reader, y: Y, path: string): TensorSource {
@@ -781,10 +867,20 @@ function readNamedSources(r: Reader, y: Y, path: string, forInput: boolean): Nam
 const STAGE_KEYS: Record<StageName, readonly string[]> = {
   load: [],
   check: ["full", "stop_on_error"],
-  optimize: ["level", "passes", "max_iterations", "save"],
+  optimize: [
+    "level",
+    "passes",
+    "max_iterations",
+    "save",
+    "quantize",
+    "float16",
+    "external_data",
+    "verify",
+  ],
   run: [
     "backend",
     "seed",
+    "int8_accumulation",
     "warmup",
     "repeat",
     "profile",
@@ -857,7 +953,13 @@ function readOptimize(
   model: ModelRef,
 ): OptimizeStage {
   const k = (s: string) => `${base.key}.${s}`;
-  const out: OptimizeStage = { ...base, stage: "optimize", level: "basic", maxIterations: 8 };
+  const out: OptimizeStage = {
+    ...base,
+    stage: "optimize",
+    level: "basic",
+    maxIterations: 8,
+    verify: false,
+  };
   if (m.has("level")) out.level = r.choice(m.get("level")!, k("level"), OPTIMIZATION_LEVELS);
   if (m.has("passes")) {
     const known = passNames();
@@ -897,6 +999,312 @@ function readOptimize(
       );
     }
   }
+  if (m.has("quantize")) out.quantize = readQuantize(r, m.get("quantize")!, k("quantize"), model);
+  if (m.has("float16")) out.float16 = readFloat16(r, m.get("float16")!, k("float16"));
+  if (m.has("external_data")) {
+    const y = m.get("external_data")!;
+    if (!out.save) {
+      r.fail(
+        `"external_data" needs "save" (the model file it goes with)`,
+        k("external_data"),
+        y.line,
+      );
+    }
+    out.externalData = readExternalData(r, y, k("external_data"), out.save);
+  }
+  out.verify = m.has("verify") ? r.bool(m.get("verify")!, k("verify")) : true;
+  return out;
+}
+
+const QUANTIZE_KEYS = [
+  "mode",
+  "per_channel",
+  "weight_type",
+  "activation_type",
+  "reduce_range",
+  "op_types",
+  "exclude",
+  "calibration",
+] as const;
+const CALIBRATION_KEYS = ["inputs", "random", "image", "method", "percentile"] as const;
+const CALIBRATION_EXTENSIONS = [".npy", ".pb", ".json", ...IMAGE_EXTENSIONS];
+
+function readStrings(r: Reader, y: Y, path: string): string[] {
+  return r.list(y, path).map((item, i) => r.string(item, `${path}[${i}]`));
+}
+
+function readQuantize(r: Reader, y: Y, path: string, model: ModelRef): QuantizeConfig {
+  const m = r.map(y, path, QUANTIZE_KEYS, ["mode"], "a map of quantization options");
+  const p = (k: string) => keyPath(path, k);
+  const mode = r.choice(m.get("mode")!, p("mode"), ["dynamic", "static"]);
+  const out: QuantizeConfig = {
+    mode,
+    perChannel: true,
+    weightType: "int8",
+    activationType: "uint8",
+    reduceRange: false,
+    exclude: [],
+  };
+  if (m.has("per_channel")) out.perChannel = r.bool(m.get("per_channel")!, p("per_channel"));
+  if (m.has("weight_type")) {
+    out.weightType = r.choice(m.get("weight_type")!, p("weight_type"), ["int8", "uint8"]);
+  }
+  if (m.has("reduce_range")) out.reduceRange = r.bool(m.get("reduce_range")!, p("reduce_range"));
+  if (m.has("op_types")) {
+    const items = r.list(m.get("op_types")!, p("op_types"));
+    if (!items.length) {
+      r.fail("Expected at least one op type", p("op_types"), m.get("op_types")!.line);
+    }
+    out.opTypes = items.map((item, i) =>
+      r.choice(item, `${p("op_types")}[${i}]`, ["Conv", "MatMul", "Gemm"] as const)
+    );
+  }
+  if (m.has("exclude")) out.exclude = readStrings(r, m.get("exclude")!, p("exclude"));
+  for (const k of ["activation_type", "calibration"] as const) {
+    if (mode === "dynamic" && m.has(k)) {
+      r.fail(
+        `"${k}" applies to static quantization only (mode: static); dynamic quantization computes activation ranges at run time`,
+        p(k),
+        m.get(k)!.line,
+      );
+    }
+  }
+  if (m.has("activation_type")) {
+    out.activationType = r.choice(m.get("activation_type")!, p("activation_type"), [
+      "uint8",
+      "int8",
+    ]);
+  }
+  if (mode === "static") {
+    if (!m.has("calibration")) {
+      r.fail(
+        `Static quantization needs "calibration" (inputs: a list of files, folders or data sets, or random: { count, seed })`,
+        p("calibration"),
+        y.line,
+      );
+    }
+    out.calibration = readCalibration(r, m.get("calibration")!, p("calibration"), model);
+  }
+  return out;
+}
+
+function readCalibration(r: Reader, y: Y, path: string, model: ModelRef): CalibrationConfig {
+  const m = r.map(y, path, CALIBRATION_KEYS, [], "a map of calibration options");
+  const p = (k: string) => keyPath(path, k);
+  const out: CalibrationConfig = {
+    key: path,
+    items: [],
+    image: defaultImageOptions(),
+    method: "minmax",
+    percentile: 99.99,
+  };
+  if (m.has("method")) {
+    out.method = r.choice(m.get("method")!, p("method"), ["minmax", "percentile"]);
+  }
+  if (m.has("percentile")) {
+    const py = m.get("percentile")!;
+    if (out.method !== "percentile") {
+      r.fail(`"percentile" applies to method: percentile`, p("percentile"), py.line);
+    }
+    out.percentile = r.number(py, p("percentile"), { positive: true });
+    if (out.percentile > 100) {
+      r.fail(`Expected a percentile in (0, 100], got ${out.percentile}`, p("percentile"), py.line);
+    }
+  }
+  if (m.has("image")) {
+    const iy = m.get("image")!;
+    const im = r.map(iy, p("image"), IMAGE_KEYS.filter((k) => k !== "path"));
+    out.image = readImageOptions(r, im, p("image"));
+  }
+  if (m.has("inputs")) {
+    const items = r.list(m.get("inputs")!, p("inputs"));
+    items.forEach((item, i) => {
+      out.items.push(readCalibrationItem(r, item, `${p("inputs")}[${i}]`, model, out.image));
+    });
+  }
+  if (m.has("random")) {
+    const ry = m.get("random")!;
+    const rp = p("random");
+    let count = 8;
+    let body: Y = ry;
+    if (ry.kind === "map") {
+      r.map(ry, rp, [...RANDOM_KEYS, "count"]);
+      const c = ry.entries.get("count");
+      if (c) count = r.number(c.value, keyPath(rp, "count"), { integer: true, min: 1 });
+      body = { ...ry, entries: new Map([...ry.entries].filter(([k]) => k !== "count")) };
+    }
+    const src = readRandom(r, body, rp);
+    if (src.kind === "random") out.random = { count, options: src.options, key: rp };
+  }
+  if (!out.items.length && !out.random) {
+    r.fail(
+      `Calibration needs samples: give "inputs" (files, folders or data sets) or "random"`,
+      path,
+      y.line,
+    );
+  }
+  return out;
+}
+
+function readCalibrationItem(
+  r: Reader,
+  y: Y,
+  path: string,
+  model: ModelRef,
+  image: ImageInputOptions,
+): CalibrationItem {
+  if (y.kind === "scalar" && typeof y.value === "number") {
+    return { kind: "test_data_set", dir: readDataSet(r, y, path, model, "input"), key: path };
+  }
+  if (y.kind === "scalar" && typeof y.value === "string") {
+    const ext = extname(y.value).toLowerCase();
+    if (ext === ".npy" || ext === ".pb" || ext === ".json") {
+      return {
+        kind: "source",
+        source: {
+          kind: ext.slice(1) as "npy" | "pb" | "json",
+          path: r.existingFile(y, path),
+          key: path,
+        },
+        key: path,
+      };
+    }
+    if (IMAGE_EXTENSIONS.includes(ext)) {
+      const source: TensorSource = {
+        kind: "image",
+        path: r.existingFile(y, path, "image"),
+        options: image,
+        key: path,
+      };
+      return { kind: "source", source, key: path };
+    }
+    const dir = r.resolvePath(y.value);
+    if (r.checkFiles) {
+      let info: Deno.FileInfo | undefined;
+      try {
+        info = Deno.statSync(dir);
+      } catch {
+        r.fail(
+          `The calibration folder "${y.value}" was not found (looked for ${dir})`,
+          path,
+          y.line,
+        );
+      }
+      if (!info.isDirectory) {
+        r.fail(
+          `"${y.value}" is neither a folder nor a file ending in ${
+            CALIBRATION_EXTENSIONS.join(", ")
+          }`,
+          path,
+          y.line,
+        );
+      }
+    }
+    return { kind: "folder", dir, key: path };
+  }
+  if (y.kind === "map" && y.entries.has("test_data_set") && y.entries.size === 1) {
+    const v = y.entries.get("test_data_set")!.value;
+    const p = keyPath(path, "test_data_set");
+    r.seen(p, v);
+    return { kind: "test_data_set", dir: readDataSet(r, v, p, model, "input"), key: p };
+  }
+  if (y.kind === "map" && y.entries.has("inputs") && y.entries.size === 1) {
+    const v = y.entries.get("inputs")!.value;
+    const p = keyPath(path, "inputs");
+    return { kind: "inputs", inputs: readNamedSources(r, v, p, true), key: p };
+  }
+  if (
+    y.kind === "map" && [...y.entries.keys()].some((k) => k === "test_data_set" || k === "inputs")
+  ) {
+    r.fail(`Give "test_data_set" or "inputs" alone in a calibration item`, path, y.line);
+  }
+  if (y.kind !== "map") {
+    r.fail(
+      `Expected a file, a folder, a data set number, or a map (test_data_set, inputs, or a source such as npy or image), got ${
+        describeY(y)
+      }`,
+      path,
+      y.line,
+    );
+  }
+  return { kind: "source", source: readSource(r, y, path, true), key: path };
+}
+
+const FLOAT16_KEYS = ["keep_float32", "keep_io_types", "default_block_list"] as const;
+
+function readFloat16(r: Reader, y: Y, path: string): Float16Config | undefined {
+  const out: Float16Config = { keepFloat32: [], keepIoTypes: true, defaultBlockList: true };
+  if (y.kind === "scalar" && typeof y.value === "boolean") return y.value ? out : undefined;
+  const m = r.map(y, path, FLOAT16_KEYS, [], "a map of float16 options (or true)");
+  const p = (k: string) => keyPath(path, k);
+  if (m.has("keep_float32")) {
+    out.keepFloat32 = readStrings(r, m.get("keep_float32")!, p("keep_float32"));
+  }
+  if (m.has("keep_io_types")) {
+    const ky = m.get("keep_io_types")!;
+    out.keepIoTypes = ky.kind === "seq"
+      ? readStrings(r, ky, p("keep_io_types"))
+      : r.bool(ky, p("keep_io_types"));
+  }
+  if (m.has("default_block_list")) {
+    out.defaultBlockList = r.bool(m.get("default_block_list")!, p("default_block_list"));
+  }
+  return out;
+}
+
+function readExternalData(
+  r: Reader,
+  y: Y,
+  path: string,
+  save: string,
+): { threshold: number; location?: string } {
+  const out: { threshold: number; location?: string } = { threshold: 1024 };
+  if (y.kind === "scalar" && typeof y.value === "boolean") {
+    if (!y.value) {
+      r.fail(`Leave "external_data" out to keep the data inside the model`, path, y.line);
+    }
+    return out;
+  }
+  const m = r.map(
+    y,
+    path,
+    ["threshold", "location"],
+    [],
+    "a map of external data options (or true)",
+  );
+  if (m.has("threshold")) {
+    out.threshold = r.number(m.get("threshold")!, keyPath(path, "threshold"), {
+      integer: true,
+      min: 0,
+    });
+  }
+  if (m.has("location")) {
+    const ly = m.get("location")!;
+    const lp = keyPath(path, "location");
+    const loc = r.string(ly, lp);
+    if (isAbsolute(loc) || /^[A-Za-z]:/.test(loc) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(loc)) {
+      r.fail(
+        `The location must be a path relative to the saved model's folder, got "${loc}"`,
+        lp,
+        ly.line,
+      );
+    }
+    const segs: string[] = [];
+    for (const seg of loc.split(/[\\/]+/)) {
+      if (seg === "" || seg === ".") continue;
+      if (seg === "..") {
+        if (!segs.length) {
+          r.fail(`The location "${loc}" leaves the saved model's folder`, lp, ly.line);
+        }
+        segs.pop();
+      } else segs.push(seg);
+    }
+    if (!segs.length) r.fail(`The location "${loc}" names no file`, lp, ly.line);
+    if (resolve(dirname(save), ...segs) === resolve(save)) {
+      r.fail("The external data file must differ from the saved model file", lp, ly.line);
+    }
+    out.location = loc;
+  }
   return out;
 }
 
@@ -915,6 +1323,10 @@ function readRun(r: Reader, m: Map<string, Y>, base: StageBase, model: ModelRef)
     out.backend = r.choice(m.get("backend")!, k("backend"), ["auto", "cpu", "webgpu"]);
   }
   if (m.has("seed")) out.seed = r.number(m.get("seed")!, k("seed"), { integer: true, min: 0 });
+  if (m.has("int8_accumulation")) {
+    const choices = ["exact", "x86-u8s8"] as const;
+    out.int8Accumulation = r.choice(m.get("int8_accumulation")!, k("int8_accumulation"), choices);
+  }
   if (m.has("warmup")) {
     out.warmup = r.number(m.get("warmup")!, k("warmup"), { integer: true, min: 0 });
   }

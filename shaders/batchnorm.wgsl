@@ -6,7 +6,7 @@ alias T = f32;
 override WG: u32 = 64u;
 
 struct Uniforms {
-  meta: vec4<u32>, // x: element count, y: channels, z: elements per channel and image
+  sizes: vec4<u32>, // x: element count, y: channels, z: elements per channel and image
   eps: vec4<f32>,  // x: epsilon
 }
 
@@ -52,8 +52,8 @@ fn inf_f32() -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid, WG);
-  if (i >= u.meta.x) { return; }
-  let c = (i / u.meta.z) % u.meta.y;
+  if (i >= u.sizes.x) { return; }
+  let c = (i / u.sizes.z) % u.sizes.y;
   let v = f32(variance[c]) + u.eps.x;
   let k = select(f32(scale[c]) / sqrt(v), nan_f32(), v < 0.0);
   y[i] = T(f32(x[i]) * k + (f32(bias[c]) - f32(mean[c]) * k));

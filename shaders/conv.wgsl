@@ -7,11 +7,10 @@ alias T = f32;
 
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 16u;
+override RM: u32 = 4u; // output channels per invocation
+override RN: u32 = 4u; // output positions per invocation
 override TILE_K: u32 = 16u;
 override HAS_BIAS: bool = false;
-
-const RM: u32 = 4u; // output channels per invocation
-const RN: u32 = 4u; // output positions per invocation
 
 struct Uniforms {
   gemm: vec4<u32>,   // Mg (output channels per group), P (OH*OW), Kc (Cg*KH*KW), group count
@@ -54,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let w_base = g * Mg * Kc;
   let t = lid.y * WG_X + lid.x;
   let threads = WG_X * WG_Y;
-  var acc: array<T, 16>; // RM * RN
+  var acc: array<T, 16>;
   for (var k0 = 0u; k0 < Kc; k0 += TILE_K) {
     for (var e = t; e < tm * TILE_K; e += threads) {
       let m = row0 + e / TILE_K;
@@ -80,7 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {
-      var bv: array<T, 4>; // RN
+      var bv: array<T, 4>;
       for (var j = 0u; j < RN; j++) { bv[j] = b_tile[kk * tn + lid.x * RN + j]; }
       for (var i = 0u; i < RM; i++) {
         let av = a_tile[(lid.y * RM + i) * TILE_K + kk];

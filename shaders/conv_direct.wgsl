@@ -8,7 +8,7 @@ override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 
 struct Uniforms {
-  meta: vec4<u32>,   // x: output element count, y: Mg (output channels per group), z: P (OH*OW)
+  sizes: vec4<u32>,   // x: output element count, y: Mg (output channels per group), z: P (OH*OW)
   x_dims: vec4<u32>, // C, H, W, Cg
   y_dims: vec4<u32>, // M, OH, OW
   window: vec4<u32>, // KH, KW, pad top, pad left
@@ -33,8 +33,8 @@ fn linear_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, wg: u32) -> u32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid, WG);
-  if (i >= u.meta.x) { return; }
-  let P = u.meta.z;
+  if (i >= u.sizes.x) { return; }
+  let P = u.sizes.z;
   let M = u.y_dims.x;
   let OW = u.y_dims.z;
   let C = u.x_dims.x;
@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let p = i % P;
   let oc = (i / P) % M;
   let n_img = i / (P * M);
-  let g = oc / u.meta.y;
+  let g = oc / u.sizes.y;
   let oh = p / OW;
   let ow = p % OW;
   var acc = T(0);

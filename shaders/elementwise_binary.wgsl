@@ -13,7 +13,7 @@ override WG: u32 = 64u;
 override RANK: u32 = 4u; // output rank (the packed lists hold up to 8)
 
 struct Uniforms {
-  meta: vec4<u32>,   // x: element count; y, z: how A and B are read (0 strided, 1 same shape, 2 scalar)
+  sizes: vec4<u32>,   // x: element count; y, z: how A and B are read (0 strided, 1 same shape, 2 scalar)
   params: vec4<u32>, // op parameters as raw bits: read them with pf, pi, pu
   out_dims: array<vec4<u32>, 2>,
   a_strides: array<vec4<u32>, 2>,
@@ -98,8 +98,8 @@ fn offset_of(i: u32, mode: u32, strides: array<vec4<u32>, 2>) -> u32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid, WG);
-  if (i >= u.meta.x) { return; }
-  let ia = offset_of(i, u.meta.y, u.a_strides);
-  let ib = offset_of(i, u.meta.z, u.b_strides);
+  if (i >= u.sizes.x) { return; }
+  let ia = offset_of(i, u.sizes.y, u.a_strides);
+  let ib = offset_of(i, u.sizes.z, u.b_strides);
   y_out[i] = YS(op(A(a_in[ia]), B(b_in[ib])));
 }

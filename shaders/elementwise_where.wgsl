@@ -7,7 +7,7 @@ override WG: u32 = 64u;
 override RANK: u32 = 4u; // output rank (the packed lists hold up to 8)
 
 struct Uniforms {
-  meta: vec4<u32>, // x: element count; y, z, w: how cond, x, y are read (0 strided, 1 same shape, 2 scalar)
+  sizes: vec4<u32>, // x: element count; y, z, w: how cond, x, y are read (0 strided, 1 same shape, 2 scalar)
   out_dims: array<vec4<u32>, 2>,
   c_strides: array<vec4<u32>, 2>,
   x_strides: array<vec4<u32>, 2>,
@@ -58,9 +58,9 @@ fn offset_of(i: u32, mode: u32, strides: array<vec4<u32>, 2>) -> u32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid, WG);
-  if (i >= u.meta.x) { return; }
-  let c = c_in[offset_of(i, u.meta.y, u.c_strides)] != 0u;
-  let vx = x_in[offset_of(i, u.meta.z, u.x_strides)];
-  let vy = y_in[offset_of(i, u.meta.w, u.y_strides)];
+  if (i >= u.sizes.x) { return; }
+  let c = c_in[offset_of(i, u.sizes.y, u.c_strides)] != 0u;
+  let vx = x_in[offset_of(i, u.sizes.z, u.x_strides)];
+  let vy = y_in[offset_of(i, u.sizes.w, u.y_strides)];
   out[i] = select(vy, vx, c);
 }

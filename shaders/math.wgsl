@@ -122,15 +122,16 @@ fn atanh_f32(x: f32) -> f32 {
 //#endregion
 
 //#region asin_acos_f32
-// asin and acos with NaN outside [-1, 1] (the builtins are undefined there).
+// asin and acos through atan2, with NaN outside [-1, 1] (the builtins are undefined there,
+// and llvmpipe's lose four digits inside).
 fn asin_f32(x: f32) -> f32 {
   if (abs(x) > 1.0) { return nan_f32(); }
-  return asin(x);
+  return atan2(x, sqrt((1.0 - x) * (1.0 + x)));
 }
 
 fn acos_f32(x: f32) -> f32 {
   if (abs(x) > 1.0) { return nan_f32(); }
-  return acos(x);
+  return 2.0 * atan2(sqrt(1.0 - x), sqrt(1.0 + x));
 }
 //#endregion
 
@@ -198,9 +199,10 @@ fn div_u32(a: u32, b: u32) -> u32 {
   return a / b;
 }
 
+// Through the quotient: `%` on i32 computes an unsigned remainder on llvmpipe.
 fn rem_i32(a: i32, b: i32) -> i32 {
   if (b == 0 || b == -1) { return 0; }
-  return a % b;
+  return a - b * (a / b);
 }
 
 fn rem_u32(a: u32, b: u32) -> u32 {

@@ -1,19 +1,18 @@
 // Batched matrix product (MatMul, with numpy broadcasting of the batch dims) and Gemm
 // (transposes through strides, alpha, beta and a broadcast C). A workgroup computes a
-// (WG_Y*RM) x (WG_X*RN) tile of the output; each invocation a RM x RN block, from tiles of A
-// and B staged in workgroup memory TILE_K columns at a time.
+// (WG_Y*RM) x (WG_X*RN) tile of the output, each invocation a RM x RN block, from tiles of
+// A and B staged in workgroup memory TILE_K columns at a time. RM * RN <= 16, RN <= 4.
 
 alias T = f32;
 
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 16u;
+override RM: u32 = 4u;         // output rows per invocation
+override RN: u32 = 4u;         // output columns per invocation
 override TILE_K: u32 = 16u;
 override BATCH_RANK: u32 = 0u; // rank of the output's batch dims
 override HAS_C: bool = false;  // add beta * C (Gemm)
 override SCALED: bool = false; // multiply the product by alpha (Gemm)
-
-const RM: u32 = 4u; // output rows per invocation
-const RN: u32 = 4u; // output columns per invocation
 
 struct Uniforms {
   mnk: vec4<u32>,   // M, N, K, batch count
@@ -69,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let b_base = broadcast_offset(batch, BATCH_RANK, u.batch_dims, u.b_batch);
   let t = lid.y * WG_X + lid.x;
   let threads = WG_X * WG_Y;
-  var acc: array<T, 16>; // RM * RN
+  var acc: array<T, 16>;
   for (var k0 = 0u; k0 < K; k0 += TILE_K) {
     for (var e = t; e < tm * TILE_K; e += threads) {
       let m = row0 + e / TILE_K;
@@ -87,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {
-      var bv: array<T, 4>; // RN
+      var bv: array<T, 4>;
       for (var j = 0u; j < RN; j++) { bv[j] = b_tile[kk * tn + lid.x * RN + j]; }
       for (var i = 0u; i < RM; i++) {
         let av = a_tile[(lid.y * RM + i) * TILE_K + kk];

@@ -10,7 +10,7 @@ override MODE: u32 = 0u;         // 0 max, 1 average
 override COUNT_PAD: bool = false; // average: count padded positions too
 
 struct Uniforms {
-  meta: vec4<u32>,      // x: output element count, y: input plane size, z: output plane size
+  sizes: vec4<u32>,      // x: output element count, y: input plane size, z: output plane size
   in_sp: vec4<u32>,     // input spatial dims (three)
   out_sp: vec4<u32>,    // output spatial dims
   kernel: vec4<u32>,
@@ -58,14 +58,14 @@ fn inf_f32() -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid, WG);
-  if (i >= u.meta.x) { return; }
-  let plane = i / u.meta.z;
-  let p = i % u.meta.z;
+  if (i >= u.sizes.x) { return; }
+  let plane = i / u.sizes.z;
+  let p = i % u.sizes.z;
   let o = vec3<u32>(p / (u.out_sp.y * u.out_sp.z), (p / u.out_sp.z) % u.out_sp.y, p % u.out_sp.z);
   let start = vec3<i32>(o * u.strides.xyz) - vec3<i32>(u.pads_begin.xyz);
   let lo = -vec3<i32>(u.pads_begin.xyz);
   let hi = vec3<i32>(u.in_sp.xyz + u.pads_end.xyz);
-  let base = plane * u.meta.y;
+  let base = plane * u.sizes.y;
   var best = T(-inf_f32());
   var first = true;
   var sum = T(0);

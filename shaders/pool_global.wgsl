@@ -1,6 +1,6 @@
 // GlobalMaxPool and GlobalAveragePool: one workgroup per (n, c) plane reduces it in
-// workgroup memory. Max follows the CPU kernel's sequential NaN rule exactly: the result
-// is NaN when the last element is NaN, else the maximum of the elements after the last NaN.
+// workgroup memory. Max follows the CPU kernel's NaN rule: NaN elements are skipped, and
+// the result is NaN only when every element is (NaN marks "nothing yet" in the reduction).
 
 alias T = f32;
 
@@ -8,7 +8,7 @@ override WG: u32 = 64u; // a power of two
 override MODE: u32 = 0u; // 0 max, 1 average
 
 struct Uniforms {
-  meta: vec4<u32>, // x: plane count, y: plane size
+  sizes: vec4<u32>, // x: plane count, y: plane size
 }
 
 @group(0) @binding(0) var<storage, read> x: array<T>;
@@ -16,7 +16,6 @@ struct Uniforms {
 @group(0) @binding(2) var<uniform> u: Uniforms;
 
 var<workgroup> red: array<T, WG>;
-var<workgroup> last_nan: array<i32, WG>;
 
 //#include float_bits
 // NaN and infinity tests on the bits: WGSL lets a compiler assume floats are never NaN or
@@ -40,12 +39,19 @@ fn inf_f32() -> f32 {
 }
 //#end
 
+// The larger of two values, NaN only when both are.
+fn nan_max(a: T, b: T) -> T {
+  if (is_nan(f32(a))) { return b; }
+  if (is_nan(f32(b))) { return a; }
+  return max(a, b);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let plane = wid.y * nwg.x + wid.x;
-  if (plane >= u.meta.x) { return; }
-  let size = u.meta.y;
+  if (plane >= u.sizes.x) { return; }
+  let size = u.sizes.y;
   let base = plane * size;
   if (MODE == 1u) {
     var s = T(0);
@@ -59,28 +65,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (lid == 0u) { y[plane] = select(T(nan_f32()), red[0] / T(f32(size)), size > 0u); }
     return;
   }
-  var last = -1;
-  for (var i = lid; i < size; i += WG) {
-    if (is_nan(f32(x[base + i]))) { last = i32(i); }
-  }
-  last_nan[lid] = last;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) { last_nan[lid] = max(last_nan[lid], last_nan[lid + h]); }
-    workgroupBarrier();
-  }
-  let after = last_nan[0] + 1;
-  var best = T(-inf_f32());
-  for (var i = u32(after) + lid; i < size; i += WG) { best = max(best, x[base + i]); }
+  var best = T(nan_f32());
+  for (var i = lid; i < size; i += WG) { best = nan_max(best, x[base + i]); }
   red[lid] = best;
   workgroupBarrier();
   for (var h = WG / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) { red[lid] = max(red[lid], red[lid + h]); }
+    if (lid < h) { red[lid] = nan_max(red[lid], red[lid + h]); }
     workgroupBarrier();
   }
-  if (lid == 0u) {
-    var r = red[0];
-    if (size > 0u && after == i32(size)) { r = T(nan_f32()); }
-    y[plane] = r;
-  }
+  if (lid == 0u) { y[plane] = select(T(-inf_f32()), red[0], size > 0u); }
 }

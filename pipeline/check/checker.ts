@@ -1315,6 +1315,7 @@ class Checker {
       opset,
       version,
       attrs: new NodeAttributes(node, this.external),
+      options: { int8Accumulation: "exact" },
       outputCount: node.output.length,
       wantsOutput: (i) => i >= 0 && i < node.output.length && node.output[i] !== "",
       runGraph: () => Promise.reject(new RuntimeError(`${where}: subgraphs are not folded`)),

@@ -24,6 +24,21 @@ import type { ExternalDataReader } from "../load/tensor_proto.ts";
 import { deadNodeElimination } from "./dead_node_elimination.ts";
 import { identityElimination } from "./identity_elimination.ts";
 import { unusedInitializerRemoval } from "./unused_initializer_removal.ts";
+import { constantFolding } from "./constant_folding.ts";
+import { shapeFolding } from "./shape_folding.ts";
+import { noopElimination } from "./noop_elimination.ts";
+import { commonSubexpressionElimination } from "./common_subexpression_elimination.ts";
+import { convBnFolding } from "./conv_bn_folding.ts";
+import { convScaleFolding } from "./conv_scale_folding.ts";
+import { reshapeGemmFusion } from "./reshape_gemm_fusion.ts";
+import { matmulAddFusion } from "./matmul_add_fusion.ts";
+import { transposeOptimization } from "./transpose_optimization.ts";
+import { attentionFusion } from "./attention_fusion.ts";
+import { layerNormFusion } from "./layer_norm_fusion.ts";
+import { geluFusion } from "./gelu_fusion.ts";
+import { convActivationFusion } from "./conv_activation_fusion.ts";
+import { matmulTransposeFusion } from "./matmul_transpose_fusion.ts";
+import { sparseParameterBytes, tensorParameterBytes } from "./_stats.ts";
 
 /** Canonical domain name: "" for ai.onnx. */
 function normalizeDomain(domain: string): string {
@@ -66,9 +81,23 @@ export interface Pass {
 
 /** The passes this build knows, in their default order. */
 export const BUILTIN_PASSES: readonly Pass[] = [
+  shapeFolding,
+  constantFolding,
   identityElimination,
+  noopElimination,
   deadNodeElimination,
   unusedInitializerRemoval,
+  commonSubexpressionElimination,
+  convBnFolding,
+  convScaleFolding,
+  reshapeGemmFusion,
+  matmulAddFusion,
+  transposeOptimization,
+  attentionFusion,
+  layerNormFusion,
+  geluFusion,
+  convActivationFusion,
+  matmulTransposeFusion,
 ];
 
 /** Returns the built-in pass of that name, or undefined. */
@@ -93,6 +122,8 @@ export interface GraphStats {
   nodes: number;
   /** Initializers (dense and sparse) in the main graph and every subgraph. */
   initializers: number;
+  /** Bytes of those initializers' payloads. */
+  parameterBytes: number;
   /** Node count per op type; non-default domains are prefixed, e.g. `com.microsoft.Gelu`. */
   opCounts: Record<string, number>;
 }
@@ -102,8 +133,11 @@ export function graphStats(model: Model): GraphStats {
   const opCounts: Record<string, number> = {};
   let nodes = 0;
   let initializers = 0;
+  let parameterBytes = 0;
   const walk = (g: Graph) => {
     initializers += g.initializer.length + g.sparseInitializer.length;
+    for (const t of g.initializer) parameterBytes += tensorParameterBytes(t);
+    for (const t of g.sparseInitializer) parameterBytes += sparseParameterBytes(t);
     for (const n of g.node) {
       nodes++;
       const domain = normalizeDomain(n.domain);
@@ -116,7 +150,7 @@ export function graphStats(model: Model): GraphStats {
     }
   };
   if (model.graph) walk(model.graph);
-  return { nodes, initializers, opCounts: sortedRecord(opCounts) };
+  return { nodes, initializers, parameterBytes, opCounts: sortedRecord(opCounts) };
 }
 
 function sortedRecord(r: Record<string, number>): Record<string, number> {
@@ -185,6 +219,11 @@ export interface OptimizeOptions {
   maxIterations?: number;
   /** Reader for external tensor data. */
   external?: ExternalDataReader;
+  /**
+   * Passes applied once each, in order, after the fixpoint: conversions such as quantization
+   * (`quantize.ts`) and float16 (`float16.ts`) that must not be undone by graph passes.
+   */
+  finalPasses?: readonly Pass[];
 }
 
 /** What one pass did over the whole optimization. */
@@ -258,6 +297,9 @@ export async function optimizeModel(
     let changed = false;
     for (let i = 0; i < passes.length; i++) {
       const t0 = performance.now();
+      // A pass may change the opset imports (fusions add com.microsoft, raise the default).
+      opsets.clear();
+      for (const o of work.opsetImport) opsets.set(normalizeDomain(o.domain), o.version);
       const r = await passes[i].run(work, ctx);
       reports[i].ms += performance.now() - t0;
       reports[i].runs++;
@@ -268,6 +310,15 @@ export async function optimizeModel(
       }
     }
     if (!changed) converged = true;
+  }
+  opsets.clear();
+  for (const o of work.opsetImport) opsets.set(normalizeDomain(o.domain), o.version);
+  for (const p of options.finalPasses ?? []) {
+    const t0 = performance.now();
+    const r = await p.run(work, ctx);
+    const details = r.changed ? r.details : [];
+    const ms = performance.now() - t0;
+    reports.push({ name: p.name, runs: 1, changedRuns: r.changed ? 1 : 0, details, ms });
   }
   return {
     model: work,

@@ -8,15 +8,14 @@
  * @module
  */
 
-import type { Attribute, Graph, Model, Node, TensorProto, ValueInfo } from "../load/ir.ts";
+import type { Attribute, Graph, Model, Node, TensorProto } from "../load/ir.ts";
 import { type ExternalDataReader, tensorFromProto, tensorToProto } from "../load/tensor_proto.ts";
 import { checkModel } from "../check/checker.ts";
 import { UnsupportedError } from "../errors.ts";
-import { storageBytes } from "../tensor/dtype.ts";
-import { type DataType, dataTypeFromCode } from "../tensor/dtype.ts";
+import { type DataType, dataTypeFromCode, storageBytes } from "../tensor/dtype.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { ValueType } from "../tensor/value_type.ts";
-import { subgraphsOf } from "./_graph.ts";
+import { definedNames, subgraphsOf } from "./_graph.ts";
 
 /** TensorProto.DataType codes the passes write. */
 export const DT = {
@@ -201,9 +200,11 @@ export function inferValueTypes(
 ): Map<string, ValueType> {
   const report = checkModel(model, { fullCheck: true, external });
   const out = new Map<string, ValueType>();
-  for (const [name, t] of report.inferredTypes ?? []) if (!name.includes("/")) out.set(name, t);
-  // Declarations fill what inference could not.
   const g = model.graph;
+  // Subgraph values are keyed `<graph path>/<name>`: keep the main graph's own names.
+  const main = g ? definedNames(g) : new Set<string>();
+  for (const [name, t] of report.inferredTypes ?? []) if (main.has(name)) out.set(name, t);
+  // Declarations fill what inference could not.
   if (g) {
     for (const t of g.initializer) {
       if (!out.has(t.name)) {
@@ -224,7 +225,10 @@ export function tensorElemType(
 }
 
 /** The rank of a tensor value when known. */
-export function tensorRank(types: ReadonlyMap<string, ValueType>, name: string): number | undefined {
+export function tensorRank(
+  types: ReadonlyMap<string, ValueType>,
+  name: string,
+): number | undefined {
   const t = types.get(name);
   return t?.kind === "tensor" && t.shape ? t.shape.length : undefined;
 }
@@ -422,9 +426,4 @@ export function dropUnusedInitializers(g: Graph, candidates: Iterable<string>): 
   g.input = g.input.filter((i) => !drop.has(i.name));
   g.valueInfo = g.valueInfo.filter((v) => !drop.has(v.name));
   return [...drop];
-}
-
-/** A value info with an element type and no shape. */
-export function typedValueInfo(name: string, elemType: number): ValueInfo {
-  return { name, type: { tensorType: { elemType } }, docString: "", metadataProps: [] };
 }

@@ -1,7 +1,8 @@
 /**
  * Unused-initializer removal: drops initializers (dense and sparse) that no node, subgraph or
  * graph output reads. Initializers that are also graph inputs stay, since callers may feed
- * them; so do those the model's training graphs refer to.
+ * them (except before IR version 4, where every initializer is listed as an input without
+ * being one: there the input entry goes too); so do those the model's training graphs refer to.
  *
  * @module
  */
@@ -25,9 +26,17 @@ function trainingReads(model: Model): Set<string> {
   return out;
 }
 
-function remove(g: Graph, keep: ReadonlySet<string>, details: string[], where: string): void {
+function remove(
+  g: Graph,
+  keep: ReadonlySet<string>,
+  details: string[],
+  where: string,
+  irVersion: number,
+): void {
   const uses = useCounts(g);
-  const inputs = new Set(g.input.map((i) => i.name));
+  // Before IR version 4 every initializer is listed as a graph input, without being one that
+  // callers feed: such entries do not keep an initializer alive (and go with it).
+  const inputs = new Set(irVersion < 4 ? [] : g.input.map((i) => i.name));
   const unused = (name: string) => !uses.get(name) && !inputs.has(name) && !keep.has(name);
   const removed: string[] = [];
   g.initializer = g.initializer.filter((t) => {
@@ -42,6 +51,10 @@ function remove(g: Graph, keep: ReadonlySet<string>, details: string[], where: s
     return false;
   });
   if (!removed.length) return;
+  if (irVersion < 4) {
+    const gone = new Set(removed);
+    g.input = g.input.filter((i) => !gone.has(i.name));
+  }
   for (const name of removed) details.push(`removed unused initializer "${name}"${where}`);
   pruneValueInfo(g);
 }
@@ -59,7 +72,14 @@ export const unusedInitializerRemoval: Pass = {
     const none = new Set<string>();
     forEachGraphBottomUp(
       main,
-      (g) => remove(g, g === main ? training : none, details, g === main ? "" : ` in ${g.name}`),
+      (g) =>
+        remove(
+          g,
+          g === main ? training : none,
+          details,
+          g === main ? "" : ` in ${g.name}`,
+          model.irVersion,
+        ),
     );
     return { changed: details.length > 0, details };
   },

@@ -11,7 +11,7 @@ import { sparseTensorFromProto, tensorFromProto } from "../load/tensor_proto.ts"
 
 import type { Value } from "../tensor/tensor.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import type { CpuKernel, OpContext, OpDef } from "../../ops/types.ts";
+import type { CpuKernel, KernelOptions, OpContext, OpDef } from "../../ops/types.ts";
 import { normalizeDomain, resolveOp } from "../../ops/registry.ts";
 import { NodeAttributes } from "./attributes.ts";
 import { ModelFormatError, OnnxError, RuntimeError, UnsupportedError } from "../errors.ts";
@@ -36,11 +36,46 @@ export interface PlanEnv {
   external?: ExternalDataReader;
   /** Random source shared by the session. */
   random: () => number;
+  /** Kernel options (default: exact int8 accumulation). */
+  kernelOptions?: KernelOptions;
   /** Called once per node as it finishes, for profiling and progress. */
   onNode?: (step: Step, ms: number) => void;
   /** Keys of the model-local functions being expanded (to reject recursive calls). */
   calling?: readonly string[];
+  /** Another backend that may take steps over (the WebGPU executor); absent: CPU only. */
+  executor?: StepExecutor;
 }
+
+/**
+ * A backend that runs some steps instead of the CPU (see `run/webgpu/executor.ts`). The
+ * plan stays backend-neutral: it asks the executor first, and hands CPU kernels inputs the
+ * executor made readable on the host.
+ */
+export interface StepExecutor {
+  /** Runs `step` when it is placed on this backend; undefined means "run it on the CPU". */
+  runStep(step: Step, inputs: (Value | undefined)[]): Promise<(Value | undefined)[] | undefined>;
+  /** Makes a CPU step's inputs readable on the host (downloads device tensors). */
+  toHost(step: Step, inputs: (Value | undefined)[]): Promise<(Value | undefined)[]>;
+  /** A value was bound to a name of a scope. */
+  retain(value: Value): void;
+  /** A name bound to `value` left its scope (after its last use). */
+  release(value: Value): void;
+}
+
+function onDevice(v: Value | undefined): boolean {
+  return v instanceof Tensor && v.location !== "cpu";
+}
+
+/** Downloads inputs that live on a device (for CPU kernels run without an executor). */
+async function hostInputs(inputs: (Value | undefined)[]): Promise<(Value | undefined)[]> {
+  return await Promise.all(
+    inputs.map(async (v) =>
+      v instanceof Tensor && onDevice(v) ? new Tensor(v.type, await v.getData(), v.dims) : v
+    ),
+  );
+}
+
+const DEFAULT_KERNEL_OPTIONS: KernelOptions = { int8Accumulation: "exact" };
 
 /** Key of a model-local function. */
 export function functionKey(domain: string, name: string, overload = ""): string {
@@ -339,6 +374,7 @@ export function buildPlan(
       opset: opset ?? 0,
       version,
       attrs,
+      options: env.kernelOptions ?? DEFAULT_KERNEL_OPTIONS,
       outputCount,
       wantsOutput: (i: number) => i < outputCount && node.output[i] !== "",
       random: env.random,
@@ -430,9 +466,19 @@ export async function runPlan(
     });
     const ctx: OpContext = { ...step.ctx, runGraph };
     const t0 = env.onNode ? performance.now() : 0;
+    const ex = env.executor;
     let outs: (Value | undefined)[];
     try {
-      outs = await step.kernel(ctx, inputs);
+      const placed = ex ? await ex.runStep(step, inputs) : undefined;
+      if (placed) outs = placed;
+      else {
+        const host = ex
+          ? await ex.toHost(step, inputs)
+          : inputs.some(onDevice)
+          ? await hostInputs(inputs)
+          : inputs;
+        outs = await step.kernel(ctx, host);
+      }
     } catch (e) {
       if (e instanceof OnnxError) throw e;
       throw new RuntimeError(
@@ -451,9 +497,15 @@ export async function runPlan(
         );
       }
       scope.values.set(name, v);
+      ex?.retain(v);
     }
     if (env.onNode) env.onNode(step, performance.now() - t0);
-    for (const r of step.release) scope.values.delete(r);
+    for (const r of step.release) {
+      const v = scope.values.get(r);
+      if (v === undefined) continue;
+      scope.values.delete(r);
+      ex?.release(v);
+    }
   }
   const result = new Map<string, Value>();
   for (const o of plan.outputs) {

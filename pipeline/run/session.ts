@@ -15,14 +15,24 @@ import {
   valueTypeFromProto,
 } from "../tensor/value_type.ts";
 import { buildPlan, functionKey, opsetMap, type Plan, type PlanEnv, runPlan } from "./plan.ts";
-import { InputError } from "../errors.ts";
+import { ConfigError, InputError } from "../errors.ts";
+import type { GpuExecutor, OutputLocation, RunStats } from "./webgpu/executor.ts";
+import { cpuRunStats, createGpuExecutor, noticeDeviceLost } from "./webgpu/backend.ts";
 
-/** Where nodes run. `auto` picks WebGPU for heavy ops only when the adapter is worth it. */
+export type { NodePlacement, OutputLocation, RunStats } from "./webgpu/executor.ts";
+import type { Int8Accumulation } from "../../ops/types.ts";
+
+/**
+ * Where nodes run. `cpu`: everywhere on the CPU. `webgpu`: every node a WebGPU kernel
+ * supports on the GPU (the rest on the CPU; everything on the CPU, after one notice, when
+ * there is no adapter). `auto`: the GPU for heavy nodes and their GPU-side neighbours on a
+ * hardware adapter, the CPU on a software adapter such as llvmpipe.
+ */
 export type Backend = "auto" | "cpu" | "webgpu";
 
 /** Options of {@link InferenceSession.create}. */
 export interface SessionOptions {
-  /** Backend choice (default `cpu` until the WebGPU backend is available). */
+  /** Backend choice (default `cpu`). */
   backend?: Backend;
   /** onnxruntime-web style provider list; `["webgpu"]` means `backend: "webgpu"`. */
   executionProviders?: readonly (string | { name: string })[];
@@ -30,6 +40,31 @@ export interface SessionOptions {
   seed?: number;
   /** Base folder for external data when the model is given as bytes. */
   baseDir?: string;
+  /**
+   * How products of 8-bit integers are summed (default `exact`).
+   *
+   * - `exact`: the ONNX definition, an exact int32 sum. onnxruntime computes the same on ARM and
+   *   on x86 CPUs with AVX512-VNNI or AVX-VNNI.
+   * - `x86-u8s8`: reproduces onnxruntime's CPU results (MLAS) on x86 CPUs without VNNI (AVX2
+   *   or AVX512BW only), whose uint8 × int8 kernels (`vpmaddubsw`) add the products of each
+   *   pair of adjacent terms of the dot product into an int16 that saturates at
+   *   [−32768, 32767] before the int32 sum. It applies where MLAS takes that path:
+   *   QLinearConv with uint8 x and int8 w (pairs along the kernel taps × input channels in
+   *   channels-last order; depthwise convolutions, one input and one output channel per
+   *   group, stay exact), QLinearMatMul and MatMulInteger with uint8 A and int8 B (pairs
+   *   along K), and ConvInteger with int8 x and uint8 w (pairs along input channels × kernel
+   *   taps); every other op and type combination stays exact. Use it to compare against
+   *   reference outputs made by onnxruntime on such machines, where a quantized model's
+   *   outputs differ from the exact ones wherever a pair saturates.
+   */
+  int8Accumulation?: Int8Accumulation;
+  /**
+   * Where outputs computed on the GPU are delivered, for all outputs or per output name:
+   * `cpu` (default) downloads them; `gpu-buffer` leaves them on the GPU as tensors with
+   * `location: "gpu-buffer"` (read them with `getData()`, free them with `dispose()`), like
+   * onnxruntime-web's option of the same name. Outputs computed on the CPU stay there.
+   */
+  preferredOutputLocation?: OutputLocation | Readonly<Record<string, OutputLocation>>;
 }
 
 /** Options of {@link InferenceSession.run}. */
@@ -94,13 +129,25 @@ export class InferenceSession {
   readonly outputMetadata: readonly ValueMetadata[];
   /** The backend the session uses. */
   readonly backend: Backend;
+  /**
+   * What the last run did: nodes per backend, bytes that crossed between CPU and GPU,
+   * per-node placement with the reason a node stayed on the CPU. Undefined before a run.
+   */
+  lastRunStats?: RunStats;
   #plan: Plan;
   #env: PlanEnv;
   #declared: Map<string, ValueInfo>;
+  #executor?: GpuExecutor;
+  #cpuReason = "cpu backend";
+  #outputLocation: (name: string) => OutputLocation = () => "cpu";
 
   private constructor(loaded: LoadedModel, options: SessionOptions) {
     const model = loaded.model;
     if (!model.graph) throw new InputError("The model has no graph");
+    const acc = options.int8Accumulation ?? "exact";
+    if (acc !== "exact" && acc !== "x86-u8s8") {
+      throw new ConfigError(`Unknown int8Accumulation "${acc}": use "exact" or "x86-u8s8"`);
+    }
     this.model = model;
     const functions = new Map(
       model.functions.map((f) => [functionKey(f.domain, f.name, f.overload), f]),
@@ -110,6 +157,7 @@ export class InferenceSession {
       functions,
       external: loaded.external,
       random: mulberry32(options.seed ?? 0x5eed),
+      kernelOptions: { int8Accumulation: acc },
     };
     if (!this.#env.opsets.has("")) {
       // IR < 3 models have no opset import; treat them as opset 1 of the default domain.
@@ -132,6 +180,17 @@ export class InferenceSession {
       (options.executionProviders?.some((p) => (typeof p === "string" ? p : p.name) === "webgpu")
         ? "webgpu"
         : "cpu");
+    const loc = options.preferredOutputLocation;
+    if (loc !== undefined) {
+      this.#outputLocation = typeof loc === "string" ? () => loc : (n) => loc[n] ?? "cpu";
+    }
+  }
+
+  /** Opens the WebGPU backend when the session asks for it. */
+  async #initBackend(): Promise<void> {
+    if (this.backend === "cpu") return;
+    this.#executor = await createGpuExecutor(this.#plan, this.backend);
+    if (!this.#executor) this.#cpuReason = "WebGPU not used (no adapter, or auto on a software adapter)";
   }
 
   /** Loads a model from a path, URL, bytes or an already loaded model, and plans it. */
@@ -146,7 +205,9 @@ export class InferenceSession {
     } else {
       loaded = source;
     }
-    return new InferenceSession(loaded, options);
+    const session = new InferenceSession(loaded, options);
+    await session.#initBackend();
+    return session;
   }
 
   /** Checks feeds against the declared inputs; throws InputError naming the input. */
@@ -233,14 +294,56 @@ export class InferenceSession {
           options.onNode!({ name: step.name, opType: step.node.opType, ms, index: step.index }),
       }
       : this.#env;
+    const names = fetches ?? this.outputNames;
+    const ex = this.#executor;
+    if (ex && !ex.usable) this.#dropGpu();
+    if (this.#executor) {
+      try {
+        return await this.#runGpu(this.#executor, feedMap, env, names);
+      } catch (e) {
+        // A lost device surfaces as a failed map or submit: finish the run on the CPU.
+        await new Promise((r) => setTimeout(r, 0));
+        if (this.#executor.usable) throw e;
+        this.#dropGpu();
+      }
+    }
     const result = await runPlan(this.#plan, feedMap, undefined, env);
+    this.lastRunStats = cpuRunStats(this.#plan, this.#cpuReason);
     const out: Outputs = {};
-    for (const name of fetches ?? this.outputNames) out[name] = result.get(name)!;
+    for (const name of names) out[name] = result.get(name)!;
     return out;
+  }
+
+  async #runGpu(
+    ex: GpuExecutor,
+    feeds: Map<string, Value>,
+    env: PlanEnv,
+    names: readonly string[],
+  ): Promise<Outputs> {
+    ex.beginRun();
+    try {
+      const result = await runPlan(this.#plan, feeds, undefined, { ...env, executor: ex });
+      const delivered = await ex.finishRun(result, names, this.#outputLocation);
+      this.lastRunStats = ex.stats;
+      const out: Outputs = {};
+      for (const name of names) out[name] = delivered.get(name)!;
+      return out;
+    } finally {
+      ex.endRun();
+    }
+  }
+
+  #dropGpu(): void {
+    noticeDeviceLost(this.#executor?.gpu.lostReason);
+    this.#executor?.dispose();
+    this.#executor = undefined;
+    this.#cpuReason = "WebGPU device lost";
   }
 
   /** Releases resources (GPU buffers); the session cannot run afterwards. */
   release(): Promise<void> {
+    this.#executor?.dispose();
+    this.#executor = undefined;
     return Promise.resolve();
   }
 }

@@ -96,13 +96,14 @@ export async function runStage(
   stage: RunStage,
   prepared: PreparedRun,
 ): Promise<StageOutcome> {
-  const key = `${state.modelVersion}|${stage.backend}|${stage.seed ?? ""}`;
+  const int8Accumulation = stage.int8Accumulation ?? "exact";
+  const key = `${state.modelVersion}|${stage.backend}|${stage.seed ?? ""}|${int8Accumulation}`;
   let planMs = 0;
   if (state.session?.key !== key) {
     const t0 = performance.now();
     const session = await InferenceSession.create(
       { ...state.loaded!, model: state.model! },
-      { backend: stage.backend, seed: stage.seed },
+      { backend: stage.backend, seed: stage.seed, int8Accumulation },
     );
     planMs = performance.now() - t0;
     state.session = { key, session };

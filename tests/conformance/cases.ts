@@ -54,6 +54,8 @@ export interface CaseResult {
   message?: string;
   /** Wall time in milliseconds. */
   ms: number;
+  /** Nodes of the last run that ran on the GPU (0 on the CPU backend). */
+  gpuNodes?: number;
 }
 
 /** Ops whose outputs are random: only shape, dtype and range are compared. */
@@ -131,11 +133,13 @@ function rangeCheck(actual: Value, expected: Value): string | undefined {
 export async function runCase(c: Case, backend: Backend): Promise<CaseResult> {
   const id = `${c.suite}/${c.name}`;
   const t0 = performance.now();
+  let gpuNodes = 0;
   const done = (status: Status, message?: string): CaseResult => ({
     id,
     status,
     message,
     ms: Math.round(performance.now() - t0),
+    gpuNodes,
   });
   try {
     const loaded = await loadModel(c.model);
@@ -165,6 +169,7 @@ export async function runCase(c: Case, backend: Backend): Promise<CaseResult> {
       }
     }
     const out = await session.run(feeds);
+    gpuNodes = session.lastRunStats?.nodes.webgpu ?? 0;
     const random = c.ops.some((o) => RANDOM_OPS.has(o));
     const problems: string[] = [];
     graph.output.forEach((o, k) => {

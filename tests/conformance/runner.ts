@@ -172,6 +172,8 @@ async function main(): Promise<number> {
         } ${String(e).padStart(6)}`,
       );
     }
+    const gpuNodes = results.reduce((n, r) => n + (r.gpuNodes ?? 0), 0);
+    console.log(`nodes run on the GPU: ${gpuNodes}`);
     console.log(`time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   let regressions: string[] = [];

@@ -114,6 +114,7 @@ export async function runOp(
     opset,
     version,
     attrs: new NodeAttributes(node),
+    options: { int8Accumulation: "exact" },
     outputCount: node.output.length,
     wantsOutput: (i) => i < node.output.length && node.output[i] !== "",
     runGraph: () => Promise.reject(new Error("no subgraphs here")),

@@ -12,7 +12,16 @@ import {
 import { InferenceSession } from "../../pipeline/run/session.ts";
 import { decodeValueFile } from "../../pipeline/load/tensor_proto.ts";
 import { Tensor, type Value } from "../../pipeline/tensor/tensor.ts";
-import { exists, floatInfo, floatInit, graph, graphAttr, model, node, ROOT } from "./_helpers.ts";
+import {
+  exists,
+  floatInfo,
+  floatInit,
+  graph,
+  graphAttr,
+  model,
+  node,
+  ROOT,
+} from "../pipeline/_helpers.ts";
 
 function loaded(m: Model): LoadedModel {
   return {
@@ -301,14 +310,38 @@ Deno.test("optimize: stats count op types in subgraphs with their domain; levels
   assert.deepEqual(graphStats(m), {
     nodes: 6,
     initializers: 1,
+    parameterBytes: 4,
     opCounts: { "com.microsoft.Gelu": 2, If: 1, Relu: 3 },
   });
-  assert.deepEqual(passesForLevel("basic").map((p) => p.name), [
+  const basic = [
+    "shape-folding",
+    "constant-folding",
     "identity-elimination",
+    "noop-elimination",
     "dead-node-elimination",
     "unused-initializer-removal",
+    "common-subexpression-elimination",
+    "conv-bn-folding",
+    "conv-mul-add-folding",
+    "reshape-gemm-to-matmul",
+    "matmul-add-to-gemm",
+    "transpose-optimization",
+  ];
+  const extended = [
+    "layer-norm-fusion",
+    "gelu-fusion",
+    "conv-activation-fusion",
+    "matmul-transpose-fusion",
+  ];
+  assert.deepEqual(passesForLevel("basic").map((p) => p.name), basic);
+  assert.deepEqual(passesForLevel("extended").map((p) => p.name), [...basic, ...extended]);
+  // attention-fusion (level all) runs before the extended fusions in the default order.
+  assert.deepEqual(passesForLevel("all").map((p) => p.name), [
+    ...basic,
+    "attention-fusion",
+    ...extended,
   ]);
-  assert.throws(() => resolvePasses(["constant-folding"]), /Unknown optimization pass/);
+  assert.throws(() => resolvePasses(["no-such-pass"]), /Unknown optimization pass/);
   const copy = cloneModel(m);
   copy.graph!.node[0].input[0] = "changed";
   assert.equal(m.graph!.node[0].input[0], "x");

@@ -1,0 +1,48 @@
+/**
+ * Session-side setup of the WebGPU backend: opens the device (once per process), decides
+ * whether a session uses it, and describes runs that did not.
+ *
+ * @module
+ */
+
+import type { Plan } from "../plan.ts";
+import { acquireGpu, noticeOnce } from "./device.ts";
+import { GpuExecutor, type RunStats } from "./executor.ts";
+
+/**
+ * The executor for a session asking for `backend`, or undefined when it runs on the CPU:
+ * no adapter (one notice is printed), or `auto` on a software adapter, where the CPU is
+ * faster for everything.
+ */
+export async function createGpuExecutor(
+  plan: Plan,
+  backend: "auto" | "webgpu",
+): Promise<GpuExecutor | undefined> {
+  const gpu = await acquireGpu();
+  if (!gpu) return undefined;
+  if (backend === "auto" && gpu.info.isFallbackAdapter) return undefined;
+  return new GpuExecutor(gpu, plan, { mode: backend });
+}
+
+/** Says once that a session lost its device and continues on the CPU. */
+export function noticeDeviceLost(reason: string | undefined): void {
+  noticeOnce(`WebGPU device lost (${reason ?? "unknown reason"}): running on the CPU from now on`);
+}
+
+/** Run statistics of a run made entirely on the CPU. */
+export function cpuRunStats(plan: Plan, reason: string): RunStats {
+  return {
+    nodes: { cpu: plan.steps.length, webgpu: 0 },
+    bytesUploaded: 0,
+    bytesDownloaded: 0,
+    dispatches: 0,
+    submits: 0,
+    buffersCreated: 0,
+    placement: plan.steps.map((s) => ({
+      node: s.name,
+      opType: s.node.opType,
+      backend: "cpu" as const,
+      reason,
+    })),
+  };
+}

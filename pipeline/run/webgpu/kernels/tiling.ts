@@ -1,0 +1,43 @@
+/**
+ * Tile sizes of the tiled shaders (matmul.wgsl, conv.wgsl), passed as override constants.
+ * Hardware GPUs get 16x16 workgroups computing 4x4 blocks each (64x64 output tiles). A
+ * software adapter gets 8x8 workgroups computing one output each: llvmpipe takes over 20
+ * seconds to compile the large configuration, under half a second for this one.
+ *
+ * @module
+ */
+
+import type { GpuInfo } from "../device.ts";
+
+/** Override constants and output tile extents of a tiled shader. */
+export interface Tiling {
+  /** The override constants (WG_X, WG_Y, RM, RN, TILE_K). */
+  constants: { WG_X: number; WG_Y: number; RM: number; RN: number; TILE_K: number };
+  /** Output rows per workgroup. */
+  tileM: number;
+  /** Output columns per workgroup. */
+  tileN: number;
+}
+
+let forced: Tiling["constants"] | undefined;
+
+/**
+ * Uses `c` for every device from now on (undefined: back to the default), for tuning and
+ * for tests that check the register-blocked paths on a software adapter. RM * RN <= 16,
+ * RN <= 4; WG_X * WG_Y <= 256.
+ */
+export function setTilingOverride(c: Tiling["constants"] | undefined): void {
+  if (c && (c.RM * c.RN > 16 || c.RN > 4 || c.WG_X * c.WG_Y > 256)) {
+    throw new RangeError("Tiling needs RM * RN <= 16, RN <= 4 and WG_X * WG_Y <= 256");
+  }
+  forced = c;
+}
+
+/** The tiling for a device. */
+export function tiling(info: GpuInfo): Tiling {
+  const c = forced ??
+    (info.isFallbackAdapter
+      ? { WG_X: 8, WG_Y: 8, RM: 1, RN: 1, TILE_K: 8 }
+      : { WG_X: 16, WG_Y: 16, RM: 4, RN: 4, TILE_K: 16 });
+  return { constants: c, tileM: c.WG_Y * c.RM, tileN: c.WG_X * c.RN };
+}
