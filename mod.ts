@@ -139,6 +139,23 @@ export {
   type PassReport,
   type PassResult,
 } from "./pipeline/optimize/mod.ts";
+export {
+  type ActivationType,
+  type CalibrationData,
+  type QuantizableOp,
+  quantizationPass,
+  type QuantizeMode,
+  quantizeModel,
+  type QuantizeOptions,
+  type WeightType,
+} from "./pipeline/optimize/quantize.ts";
+export type { CalibrationMethod } from "./pipeline/optimize/calibrate.ts";
+export {
+  convertToFloat16,
+  type Float16Options,
+  float16Pass,
+  type Float16Report,
+} from "./pipeline/optimize/float16.ts";
 export { loadPipeline, parsePipeline } from "./pipeline/config.ts";
 export type * from "./pipeline/config.ts";
 export type { ReportError } from "./pipeline/stages/report.ts";

@@ -17,7 +17,7 @@
 
 import type { Value } from "../pipeline/tensor/tensor.ts";
 import { tensorType, type ValueType } from "../pipeline/tensor/value_type.ts";
-import { inputShape } from "../pipeline/check/shape_helpers.ts";
+import { inputShape } from "./shape_infer.ts";
 import { gemm } from "../pipeline/run/cpu/gemm.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { tensorAt } from "./util.ts";

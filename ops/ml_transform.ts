@@ -20,7 +20,7 @@ import type { BigArray, DataType, NumericArray, TensorData } from "../pipeline/t
 import { allocate, dataTypeFromCode } from "../pipeline/tensor/dtype.ts";
 import { OnnxMap, Sequence, Tensor, type Value } from "../pipeline/tensor/tensor.ts";
 import { tensorType, type ValueType } from "../pipeline/tensor/value_type.ts";
-import { inputElem, inputShape } from "../pipeline/check/shape_helpers.ts";
+import { inputElem, inputShape } from "./shape_infer.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { numbersOf, tensorAt } from "./util.ts";
 import { cachedFor, featureRows, hasStrings, ML_NUMERIC } from "./ml_common.ts";

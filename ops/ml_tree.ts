@@ -21,7 +21,7 @@
 import type { DataType } from "../pipeline/tensor/dtype.ts";
 import type { Value } from "../pipeline/tensor/tensor.ts";
 import { tensorType, type ValueType } from "../pipeline/tensor/value_type.ts";
-import { inputElem, inputShape } from "../pipeline/check/shape_helpers.ts";
+import { inputElem, inputShape } from "./shape_infer.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { numbersOf, tensorAt, tensorFromComputed } from "./util.ts";
 import {

@@ -19,7 +19,7 @@ import {
   numberToFloat16,
 } from "../pipeline/tensor/float.ts";
 import { tensorType, type ValueType } from "../pipeline/tensor/value_type.ts";
-import { inputElem, inputShape } from "../pipeline/check/shape_helpers.ts";
+import { inputElem, inputShape } from "./shape_infer.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { numbersOf, tensorAt, tensorFromComputed } from "./util.ts";
 

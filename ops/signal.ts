@@ -26,7 +26,7 @@ import { type DataType, dataTypeFromCode } from "../pipeline/tensor/dtype.ts";
 import { bfloat16ToNumber, numberToBfloat16 } from "../pipeline/tensor/float.ts";
 import { type Tensor, tensorFromNumbers, type Value } from "../pipeline/tensor/tensor.ts";
 import { type Dim, tensorType, type ValueType } from "../pipeline/tensor/value_type.ts";
-import { constantInts, inputElem, inputShape } from "../pipeline/check/shape_helpers.ts";
+import { constantInts, inputElem, inputShape } from "./shape_infer.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { numbersOf, optionalTensorAt, scalarOf, tensorAt, tensorFromComputed } from "./util.ts";
 import { FftPlan, type FftPrecision, RealFftPlan } from "./signal_fft.ts";

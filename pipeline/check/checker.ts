@@ -53,7 +53,7 @@ import {
   schemaOutputTypes,
   verifyNodeAgainstSchema,
 } from "./schema_check.ts";
-import { isStaticShape, mergeTypes } from "./shape_helpers.ts";
+import { isStaticShape, mergeTypes } from "../../ops/shape_infer.ts";
 import {
   symbolicFromTensor,
   symbolicOutput,

@@ -11,7 +11,7 @@ import type { Finding } from "../errors.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import { type FormalParameter, type OpSchema, UNBOUNDED } from "../../ops/schema/mod.ts";
 import { typeStringOf, valueTypeFromTypeString } from "./type_strings.ts";
-import { withoutShape } from "./shape_helpers.ts";
+import { withoutShape } from "../../ops/shape_infer.ts";
 
 /** Receives one finding about the node being checked. */
 export type Report = (severity: Finding["severity"], code: string, message: string) => void;

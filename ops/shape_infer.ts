@@ -18,9 +18,9 @@
  * @module
  */
 
-import type { DataType } from "../tensor/dtype.ts";
-import type { Dim, ValueType } from "../tensor/value_type.ts";
-import type { InferContext } from "../../ops/types.ts";
+import type { DataType } from "../pipeline/tensor/dtype.ts";
+import type { Dim, ValueType } from "../pipeline/tensor/value_type.ts";
+import type { InferContext } from "./types.ts";
 
 /** A computed shape, or why it cannot be computed (the shape is then unknown). */
 export interface ShapeResult {

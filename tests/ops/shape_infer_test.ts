@@ -23,7 +23,7 @@ import {
   unsqueezeShape,
   windowOutputDim,
   withoutShape,
-} from "../../pipeline/check/shape_helpers.ts";
+} from "../../ops/shape_infer.ts";
 import type { InferContext } from "../../ops/types.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import type { ValueType } from "../../pipeline/tensor/value_type.ts";
