@@ -14,6 +14,8 @@ import { Tensor } from "../pipeline/tensor/tensor.ts";
 import type { Dim, ValueType } from "../pipeline/tensor/value_type.ts";
 import { type FloatArray, gemm } from "../pipeline/run/cpu/gemm.ts";
 import { col2im, im2col, type WindowGeometry, windowIndexMap } from "../pipeline/run/cpu/im2col.ts";
+import { sgemmIm2colWasm } from "../pipeline/run/cpu/wasm/sgemm.ts";
+import { depthwise2dWasm, type Window2d } from "../pipeline/run/cpu/wasm/conv.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import {
   alloc,
@@ -237,8 +239,8 @@ function depthwise2d(
   for (let kh = 0; kh < KH; kh++) {
     const hStart = kh * DH - PH;
     for (let kw = 0; kw < KW; kw++) {
+      // No skipping of zero weights: 0 · NaN (or ∞) must still give NaN.
       const wv = w[wOff + kh * KW + kw];
-      if (wv === 0) continue;
       const wStart = kw * DW - PW;
       let lo = wStart >= 0 ? 0 : Math.ceil(-wStart / SW);
       let hi = W - wStart <= 0 ? 0 : Math.ceil((W - wStart) / SW);
@@ -301,6 +303,24 @@ function fillBias(
   }
 }
 
+/** The 2-D window of a geometry, by height then width. */
+function window2d(g: WindowGeometry): Window2d {
+  return {
+    H: g.image[0],
+    W: g.image[1],
+    OH: g.grid[0],
+    OW: g.grid[1],
+    KH: g.kernel[0],
+    KW: g.kernel[1],
+    SH: g.strides[0],
+    SW: g.strides[1],
+    DH: g.dilations[0],
+    DW: g.dilations[1],
+    PH: g.padsBegin[0],
+    PW: g.padsBegin[1],
+  };
+}
+
 function biasOf(
   ctx: OpContext,
   b: Tensor | undefined,
@@ -359,9 +379,28 @@ const convCpu: OpDef["cpu"] = (ctx, inputs) => {
   const pointwise = K === 1 && a.strides.every((s) => s === 1) &&
     ws.padsBegin.every((p) => p === 0) && outSp.every((o, i) => o === inSp[i]);
   const beta = bias ? 1 : 0;
+  const f32 = xd instanceof Float32Array && wd instanceof Float32Array &&
+    y instanceof Float32Array;
+  const win = r === 2 ? window2d(geom) : undefined;
   if (Cg === 1 && r === 2 && !pointwise) {
     // Depthwise (and channel-multiplier) convolution: direct loops, no column matrix.
     for (let n = 0; n < N; n++) {
+      if (
+        f32 &&
+        depthwise2dWasm(
+          xd,
+          n * C * inSize,
+          C,
+          wd,
+          y,
+          n * M * outSize,
+          M,
+          (m) => Math.floor(m / Mg),
+          win!,
+        )
+      ) {
+        continue;
+      }
       for (let m = 0; m < M; m++) {
         const gi = Math.floor(m / Mg);
         depthwise2d(xd, (n * C + gi) * inSize, wd, m * K, y, (n * M + m) * outSize, geom);
@@ -370,15 +409,28 @@ const convCpu: OpDef["cpu"] = (ctx, inputs) => {
     return [floatResult(x.type, y, outDims)];
   }
   const rows = Cg * K;
-  const col = pointwise
-    ? undefined
-    : computeBuffer(x.type === "float64" ? "float64" : "float32", rows * outSize);
+  let col: FloatArray | undefined;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       const xOff = (n * C + g * Cg) * inSize;
       let bData: FloatArray;
       let bOff = 0;
-      if (col) {
+      if (!pointwise) {
+        // float32 2-D: the column matrix is built inside the WebAssembly GEMM's memory.
+        if (
+          f32 && win &&
+          sgemmIm2colWasm(
+            Mg,
+            { data: wd as Float32Array, offset: g * Mg * rows, ld: rows, trans: false },
+            { data: xd as Float32Array, offset: xOff, channels: Cg, ...win },
+            { data: y as Float32Array, offset: (n * M + g * Mg) * outSize, ld: outSize },
+            1,
+            beta,
+          )
+        ) {
+          continue;
+        }
+        col ??= computeBuffer(x.type === "float64" ? "float64" : "float32", rows * outSize);
         im2col(xd, xOff, Cg, geom, col, 0);
         bData = col;
       } else {

@@ -22,8 +22,10 @@ import {
   inferWindowDims,
   requireFloat,
   windowAttrs,
+  type WindowShape,
   windowShape,
 } from "./conv.ts";
+import { maxpool2dWasm } from "../pipeline/run/cpu/wasm/conv.ts";
 import { numbersOf, optionalTensorAt, shapeSize, tensorAt, toIntArray } from "./util.ts";
 
 /** Per-output-position input offsets of a pooling window, shared by every plane. */
@@ -121,8 +123,21 @@ function buildPlan(
   return { out: [...out], starts, offs, padCount };
 }
 
-/** Reads the window attributes of a pooling node and builds its plan. */
-function poolPlan(ctx: OpContext, x: Tensor, useDilations: boolean, useCeil: boolean): PoolPlan {
+/** The resolved window of a pooling node: kernel, strides, dilations, pads and output size. */
+interface PoolWindow {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  ws: WindowShape;
+}
+
+/** Reads the window attributes of a pooling node. */
+function poolWindow(
+  ctx: OpContext,
+  x: Tensor,
+  useDilations: boolean,
+  useCeil: boolean,
+): PoolWindow {
   const r = x.dims.length - 2;
   if (r < 1) throw ctx.fail(`X must have at least 3 dimensions, got [${x.dims}]`);
   const a = windowAttrs(ctx, r);
@@ -134,7 +149,22 @@ function poolPlan(ctx: OpContext, x: Tensor, useDilations: boolean, useCeil: boo
     ceilMode: useCeil && ctx.attrs.int("ceil_mode", 0) !== 0,
   });
   if (typeof ws === "string") throw ctx.fail(ws);
-  return buildPlan(inSp, a.kernel, a.strides, dil, ws.padsBegin, ws.padsEnd, ws.out);
+  return { kernel: a.kernel, strides: a.strides, dilations: dil, ws };
+}
+
+/** Reads the window attributes of a pooling node and builds its plan. */
+function poolPlan(ctx: OpContext, x: Tensor, useDilations: boolean, useCeil: boolean): PoolPlan {
+  const w = poolWindow(ctx, x, useDilations, useCeil);
+  const { ws } = w;
+  return buildPlan(
+    x.dims.slice(2),
+    w.kernel,
+    w.strides,
+    w.dilations,
+    ws.padsBegin,
+    ws.padsEnd,
+    ws.out,
+  );
 }
 
 /** Numeric view of an input for pooling (int8/uint8 and floats). */
@@ -162,6 +192,30 @@ function wrap(type: DataType, data: NumericArray, dims: number[]): Tensor {
 const maxPoolCpu: OpDef["cpu"] = (ctx, inputs) => {
   const x = tensorAt(ctx, inputs, 0);
   const xd = poolInput(ctx, x, ctx.version >= 12);
+  if (x.type === "float32" && x.dims.length === 4 && !(ctx.version >= 8 && ctx.wantsOutput(1))) {
+    // 2-D float32 without indices: vectorized rows on the WebAssembly kernel module.
+    const w = poolWindow(ctx, x, ctx.version >= 10, ctx.version >= 10);
+    const [N, C, H, W] = x.dims;
+    const [OH, OW] = w.ws.out;
+    const y = new Float32Array(N * C * OH * OW);
+    const win = {
+      H,
+      W,
+      OH,
+      OW,
+      KH: w.kernel[0],
+      KW: w.kernel[1],
+      SH: w.strides[0],
+      SW: w.strides[1],
+      DH: w.dilations[0],
+      DW: w.dilations[1],
+      PH: w.ws.padsBegin[0],
+      PW: w.ws.padsBegin[1],
+    };
+    if (maxpool2dWasm(xd as Float32Array, 0, y, 0, N * C, win)) {
+      return [new Tensor("float32", y, [N, C, OH, OW])];
+    }
+  }
   const plan = poolPlan(ctx, x, ctx.version >= 10, ctx.version >= 10);
   const [N, C] = x.dims;
   const inSize = shapeSize(x.dims.slice(2));

@@ -27,6 +27,8 @@ import type { Dim, ValueType } from "../pipeline/tensor/value_type.ts";
 import { type FloatArray, gemm } from "../pipeline/run/cpu/gemm.ts";
 import { im2col, type WindowGeometry } from "../pipeline/run/cpu/im2col.ts";
 import { igemm } from "../pipeline/run/cpu/igemm.ts";
+import { igemmExactWasm, igemmIm2colExactWasm } from "../pipeline/run/cpu/wasm/sgemm.ts";
+import { depthwise2dWasm, type Window2d } from "../pipeline/run/cpu/wasm/conv.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { broadcastDims, matmulTensors } from "./matmul.ts";
 import { inferWindowDims, windowAttrs, windowShape } from "./conv.ts";
@@ -187,6 +189,46 @@ function pairSaturatedMatmul(
   return { acc, dims };
 }
 
+/**
+ * `matmulTensors` of two centered 8-bit tensors (integers of magnitude ≤ 255, as float64)
+ * on the exact integer kernel of the WebAssembly module; falls back to `matmulTensors`.
+ */
+function exactMatmul(ctx: OpContext, a: Tensor, b: Tensor): { dims: number[]; acc: Float64Array } {
+  const viaF64 = () => {
+    const p = matmulTensors(ctx, a, b);
+    return { dims: p.dims as number[], acc: p.data as Float64Array };
+  };
+  if (a.dims.length === 0 || b.dims.length === 0) return viaF64();
+  const aDims = a.dims.length === 1 ? [1, a.dims[0]] : [...a.dims];
+  const bDims = b.dims.length === 1 ? [b.dims[0], 1] : [...b.dims];
+  const M = aDims[aDims.length - 2], K = aDims[aDims.length - 1];
+  const N = bDims[bDims.length - 1];
+  const outBatch = broadcastShapes(aDims.slice(0, -2), bDims.slice(0, -2));
+  if (K !== bDims[bDims.length - 2] || !outBatch || M * N * K === 0) return viaF64();
+  const batch = shapeSize(outBatch);
+  const aIdx = broadcastOffsets(aDims.slice(0, -2), outBatch);
+  const bIdx = broadcastOffsets(bDims.slice(0, -2), outBatch);
+  const a32 = Float32Array.from(a.data as Float64Array);
+  const b32 = Float32Array.from(b.data as Float64Array);
+  const out = new Int32Array(batch * M * N);
+  for (let t = 0; t < batch; t++) {
+    const ok = igemmExactWasm(
+      M,
+      N,
+      K,
+      { data: a32, offset: (aIdx ? aIdx[t] : t) * M * K, ld: K, trans: false },
+      { data: b32, offset: (bIdx ? bIdx[t] : t) * K * N, ld: N, trans: false },
+      { data: out, offset: t * M * N, ld: N },
+      false,
+    );
+    if (!ok) return viaF64();
+  }
+  const dims = [...outBatch];
+  if (a.dims.length > 1) dims.push(M);
+  if (b.dims.length > 1) dims.push(N);
+  return { dims, acc: Float64Array.from(out) };
+}
+
 const matmulIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
   const a = tensorAt(ctx, inputs, 0);
   const b = tensorAt(ctx, inputs, 1);
@@ -200,12 +242,12 @@ const matmulIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {
     const p = pairSaturatedMatmul(ctx, a, azp, b, bzp);
     return [new Tensor("int32", Int32Array.from(p.acc), p.dims)];
   }
-  const c = matmulTensors(
+  const c = exactMatmul(
     ctx,
     centered(ctx, a, azp, true, "a_zero_point"),
     centered(ctx, b, bzp, false, "b_zero_point"),
   );
-  return [new Tensor("int32", Int32Array.from(c.data as Float64Array), c.dims)];
+  return [new Tensor("int32", Int32Array.from(c.acc), c.dims)];
 };
 
 /** Output shape of a numpy matmul of two symbolic shapes (undefined when unknown). */
@@ -286,8 +328,12 @@ const qlinearMatmulCpu: OpDef["cpu"] = (ctx, inputs) => {
     // Products of centered operands (float8 operands are their values; their zero point is 0).
     const ca = centered(ctx, a, isFloat8(a.type) ? undefined : aZp, true, "a_zero_point");
     const cb = centered(ctx, b, isFloat8(b.type) ? undefined : bZp, false, "b_zero_point");
-    const p = matmulTensors(ctx, ca, cb);
-    c = { dims: p.dims as number[], acc: p.data as Float64Array };
+    if (isFloat8(a.type) || isFloat8(b.type)) {
+      const p = matmulTensors(ctx, ca, cb);
+      c = { dims: p.dims as number[], acc: p.data as Float64Array };
+    } else {
+      c = exactMatmul(ctx, ca, cb);
+    }
   }
   const acc = c.acc;
   const M = a.dims.length > 1 ? a.dims[a.dims.length - 2] : 1;
@@ -442,14 +488,16 @@ function integerConv(
   }
   if (acc.length === 0 || C === 0) return { acc, dims, M, plane };
   const xv = numbersOf(x);
-  const xs = new Float64Array(x.size);
-  for (let i = 0; i < xs.length; i++) xs[i] = xv[i] - xZp;
   const wv = numbersOf(w);
-  const wsz = new Float64Array(w.size);
+  // Centered values (|v| ≤ 255: exact in float32), float64 copies made only when needed.
+  const x32 = new Float32Array(x.size);
+  for (let i = 0; i < x32.length; i++) x32[i] = xv[i] - xZp;
+  const w32 = new Float32Array(w.size);
   for (let m = 0, i = 0; m < M; m++) {
     const z = scalarOrOne(wZp, m);
-    for (let k = 0; k < rows; k++, i++) wsz[i] = wv[i] - z;
+    for (let k = 0; k < rows; k++, i++) w32[i] = wv[i] - z;
   }
+  let xs64: Float64Array | undefined;
   const geom: WindowGeometry = {
     image: inSp,
     grid: outSp,
@@ -476,7 +524,8 @@ function integerConv(
         let src: NumericArray = xv;
         let off = xOff;
         if (raw) {
-          im2col(xs, xOff, Cg, geom, raw, 0);
+          xs64 ??= Float64Array.from(x32);
+          im2col(xs64, xOff, Cg, geom, raw, 0);
           for (let i = 0; i < raw.length; i++) raw[i] += xZp;
           src = raw;
           off = 0;
@@ -500,6 +549,11 @@ function integerConv(
     }
     return { acc, dims, M, plane };
   }
+  if (exactConvWasm(x32, w32, acc, N, C, M, group, r, K, inSize, plane, pointwise, geom)) {
+    return { acc, dims, M, plane };
+  }
+  const xs = xs64 ?? Float64Array.from(x32);
+  const wsz = Float64Array.from(w32);
   if (Cg === 1 && r === 2 && !pointwise) {
     for (let n = 0; n < N; n++) {
       for (let m = 0; m < M; m++) {
@@ -532,6 +586,95 @@ function integerConv(
     }
   }
   return { acc, dims, M, plane };
+}
+
+/**
+ * The exact sums of {@link integerConv} (acc += Σ x·w over centered 8-bit values, |v| ≤ 255)
+ * on the WebAssembly kernels: float32 products summed exactly over blocks of at most 256
+ * terms, then added up in int32 (no realistic convolution overflows int32). Returns false,
+ * leaving acc untouched, when the kernels are unavailable.
+ */
+function exactConvWasm(
+  x32: Float32Array,
+  w32: Float32Array,
+  acc: Float64Array,
+  N: number,
+  C: number,
+  M: number,
+  group: number,
+  r: number,
+  K: number,
+  inSize: number,
+  plane: number,
+  pointwise: boolean,
+  g: WindowGeometry,
+): boolean {
+  const Cg = C / group, Mg = M / group, rows = Cg * K;
+  const win: Window2d | undefined = r === 2
+    ? {
+      H: g.image[0],
+      W: g.image[1],
+      OH: g.grid[0],
+      OW: g.grid[1],
+      KH: g.kernel[0],
+      KW: g.kernel[1],
+      SH: g.strides[0],
+      SW: g.strides[1],
+      DH: g.dilations[0],
+      DW: g.dilations[1],
+      PH: g.padsBegin[0],
+      PW: g.padsBegin[1],
+    }
+    : undefined;
+  if (Cg === 1 && !pointwise) {
+    // Depthwise: sums of K ≤ 256 products are exact in float32.
+    if (!win || K > 256) return false;
+    const y = new Float32Array(N * M * plane);
+    for (let n = 0; n < N; n++) {
+      const ok = depthwise2dWasm(
+        x32,
+        n * C * inSize,
+        C,
+        w32,
+        y,
+        n * M * plane,
+        M,
+        (m) => Math.floor(m / Mg),
+        win,
+      );
+      if (!ok) return false;
+    }
+    for (let i = 0; i < acc.length; i++) acc[i] += y[i];
+    return true;
+  }
+  const out = new Int32Array(acc.length);
+  const col = !pointwise && !win ? new Float32Array(rows * plane) : undefined;
+  for (let n = 0; n < N; n++) {
+    for (let gi = 0; gi < group; gi++) {
+      const xOff = (n * C + gi * Cg) * inSize;
+      const a = { data: w32, offset: gi * Mg * rows, ld: rows, trans: false };
+      const c = { data: out, offset: (n * M + gi * Mg) * plane, ld: plane };
+      let ok: boolean;
+      if (pointwise || col) {
+        if (col) im2col(x32, xOff, Cg, g, col, 0);
+        const b = col
+          ? { data: col, offset: 0, ld: plane, trans: false }
+          : { data: x32, offset: xOff, ld: plane, trans: false };
+        ok = igemmExactWasm(Mg, plane, rows, a, b, c, false);
+      } else {
+        ok = igemmIm2colExactWasm(
+          Mg,
+          a,
+          { data: x32, offset: xOff, channels: Cg, ...win! },
+          c,
+          false,
+        );
+      }
+      if (!ok) return false;
+    }
+  }
+  for (let i = 0; i < acc.length; i++) acc[i] += out[i];
+  return true;
 }
 
 const convIntegerCpu: OpDef["cpu"] = (ctx, inputs) => {

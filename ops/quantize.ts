@@ -29,6 +29,7 @@ import {
 import { Tensor } from "../pipeline/tensor/tensor.ts";
 import type { ValueType } from "../pipeline/tensor/value_type.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
+import { minMaxWasm, quantizeU8Wasm } from "../pipeline/run/cpu/wasm/vector.ts";
 import {
   alloc,
   numbersOf,
@@ -477,10 +478,14 @@ const dynamicQuantizeCpu: OpDef["cpu"] = (ctx, inputs) => {
   }
   const xs = x.data as Float32Array;
   let mn = 0, mx = 0;
-  for (let i = 0; i < xs.length; i++) {
-    const v = xs[i];
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
+  const range = minMaxWasm(xs);
+  if (range) [mn, mx] = range;
+  else {
+    for (let i = 0; i < xs.length; i++) {
+      const v = xs[i];
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
   }
   // The adjusted range contains 0; it is empty only when every element is 0, and the scale
   // is then 1 (zero point 0, y all 0).
@@ -488,7 +493,11 @@ const dynamicQuantizeCpu: OpDef["cpu"] = (ctx, inputs) => {
   const zpF = Math.fround(0 - Math.fround(mn / scale));
   const zp = roundHalfEven(zpF < 0 ? 0 : zpF > 255 ? 255 : zpF);
   const y = new Uint8Array(xs.length);
-  for (let i = 0; i < xs.length; i++) y[i] = saturateRound(Math.fround(xs[i] / scale), zp, 0, 255);
+  if (!quantizeU8Wasm(xs, y, scale, zp)) {
+    for (let i = 0; i < xs.length; i++) {
+      y[i] = saturateRound(Math.fround(xs[i] / scale), zp, 0, 255);
+    }
+  }
   return [
     new Tensor("uint8", y, x.dims),
     new Tensor("float32", Float32Array.of(scale), []),

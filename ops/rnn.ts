@@ -232,12 +232,9 @@ function runDirection(pr: RnnProblem, d: number, reverse: boolean): void {
       rb[j] = pr.b[d * 2 * GH + GH + j];
     }
   }
-  // R_d^T as a row-major [H, GH] matrix so gate slices are column ranges.
-  const rt = new Float64Array(H * GH);
+  // R_d is [GH, H] row-major: used as the transposed B of H_prev · R_d^T (gate g's columns
+  // are rows g·H… of R_d).
   const rOff = d * GH * H;
-  for (let j = 0; j < GH; j++) {
-    for (let k = 0; k < H; k++) rt[k * GH + j] = pr.r[rOff + j * H + k];
-  }
   // State.
   const h = new Float64Array(batch * H);
   const c = kind === "LSTM" ? new Float64Array(batch * H) : undefined;
@@ -264,7 +261,10 @@ function runDirection(pr: RnnProblem, d: number, reverse: boolean): void {
     }
     // gates = H_prev · R^T (GRU without linear_before_reset: only the z and r columns now).
     const nCols = hr ? 2 * H : GH;
-    gemm(batch, nCols, H, { data: h, ld: H }, { data: rt, ld: GH }, { data: gates, ld: GH });
+    gemm(batch, nCols, H, { data: h, ld: H }, { data: pr.r, offset: rOff, ld: H, trans: true }, {
+      data: gates,
+      ld: GH,
+    });
     for (let b = 0; b < batch; b++) {
       if (!active[b]) continue;
       const t = tOf[b];
@@ -324,7 +324,12 @@ function runDirection(pr: RnnProblem, d: number, reverse: boolean): void {
     if (kind === "GRU") {
       if (hr) {
         // (r ⊙ H_prev) · Rh^T, then h~ = g(XWh + Wbh + that + Rbh).
-        gemm(batch, H, H, { data: hr, ld: H }, { data: rt, offset: 2 * H, ld: GH }, {
+        gemm(batch, H, H, { data: hr, ld: H }, {
+          data: pr.r,
+          offset: rOff + 2 * H * H,
+          ld: H,
+          trans: true,
+        }, {
           data: hrr!,
           ld: H,
         });

@@ -189,8 +189,9 @@ export class InferenceSession {
   /** Opens the WebGPU backend when the session asks for it. */
   async #initBackend(): Promise<void> {
     if (this.backend === "cpu") return;
-    this.#executor = await createGpuExecutor(this.#plan, this.backend);
-    if (!this.#executor) this.#cpuReason = "WebGPU not used (no adapter, or auto on a software adapter)";
+    const r = await createGpuExecutor(this.#plan, this.backend);
+    if ("executor" in r) this.#executor = r.executor;
+    else this.#cpuReason = `WebGPU not used: ${r.reason}`;
   }
 
   /** Loads a model from a path, URL, bytes or an already loaded model, and plans it. */

@@ -5,7 +5,8 @@
  * E errors`.
  *
  * Flags: --backend cpu|webgpu, --suite a,b (default all five), --filter REGEX, --json FILE,
- * --jobs N (workers, default 2), --timeout S (per test, default 120), --check (exit 1 when a
+ * --jobs N (workers; default 2 on the CPU, 1 with WebGPU, as several WebGPU devices in one
+ * process crash some drivers), --timeout S (per test, default 120), --check (exit 1 when a
  * test recorded as passing in tests/conformance/expectations.json no longer passes),
  * --update (rewrite the expectations file from this run), --root DIR (suite location),
  * --quiet (only the summary).
@@ -38,6 +39,17 @@ export async function runPool(
   const results: CaseResult[] = [];
   let next = 0;
   const spawn = () => new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+  // Destroys a worker's WebGPU device before terminating it (a live device torn down with
+  // its thread can crash the process at exit).
+  const close = (w: Worker) =>
+    backend === "cpu" ? Promise.resolve() : new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      w.onmessage = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      w.postMessage({ close: true });
+    });
   async function lane(): Promise<void> {
     let worker = spawn();
     try {
@@ -76,7 +88,10 @@ export async function runPool(
         onResult(r);
       }
     } finally {
+      await close(worker);
       worker.terminate();
+      // Let the worker's GPU threads wind down: exiting at once sometimes segfaults (llvmpipe).
+      if (backend !== "cpu") await new Promise((r) => setTimeout(r, 300));
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, jobs) }, lane));
@@ -105,7 +120,7 @@ async function main(): Promise<number> {
       suite: { type: "string" },
       filter: { type: "string" },
       json: { type: "string" },
-      jobs: { type: "string", default: String(Math.min(2, navigator.hardwareConcurrency || 1)) },
+      jobs: { type: "string" },
       timeout: { type: "string", default: "120" },
       check: { type: "boolean", default: false },
       update: { type: "boolean", default: false },
@@ -142,7 +157,11 @@ async function main(): Promise<number> {
   const results = await runPool(
     cases,
     backend,
-    Number(values.jobs),
+    values.jobs
+      ? Number(values.jobs)
+      : backend === "cpu"
+      ? Math.min(2, navigator.hardwareConcurrency || 1)
+      : 1,
     Number(values.timeout) * 1000,
     (r) => {
       doneCount++;

@@ -107,9 +107,7 @@ export function buildModel(spec: GraphSpec): LoadedModel {
   const graph: Graph = {
     node: nodes,
     name: "g",
-    initializer: Object.entries(spec.initializers ?? {}).map(([name, t]) =>
-      tensorToProto(t, name)
-    ),
+    initializer: Object.entries(spec.initializers ?? {}).map(([name, t]) => tensorToProto(t, name)),
     sparseInitializer: [],
     docString: "",
     input: spec.inputs.map((i) => ({
@@ -205,7 +203,10 @@ export function random(
     case "uint32":
       return new Tensor(
         type,
-        Uint32Array.from({ length: n }, () => Math.floor(Math.max(0, lo) + (hi - Math.max(0, lo) + 1) * r())),
+        Uint32Array.from(
+          { length: n },
+          () => Math.floor(Math.max(0, lo) + (hi - Math.max(0, lo) + 1) * r()),
+        ),
         dims,
       );
     case "bool":

@@ -10,12 +10,23 @@ import { BINARY, UNARY } from "../../ops/elementwise.ts";
 import { gpuKernelFor } from "../../pipeline/run/webgpu/kernels.ts";
 import type { DataType } from "../../pipeline/tensor/dtype.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
-import { type AttrValue, compareBackends, gpuTest, nodeModel, random, withSpecials } from "./_harness.ts";
+import {
+  type AttrValue,
+  compareBackends,
+  gpu,
+  gpuTest,
+  nodeModel,
+  random,
+  withSpecials,
+} from "./_harness.ts";
 
 const OPSET = 24;
 
 /** GPU element types each unary op runs in, the input range, and attributes. */
-const UNARY_CASES: Record<string, { types: DataType[]; range?: [number, number]; attrs?: Record<string, AttrValue> }> = {
+const UNARY_CASES: Record<
+  string,
+  { types: DataType[]; range?: [number, number]; attrs?: Record<string, AttrValue> }
+> = {
   Abs: { types: ["float32", "int32", "uint32"] },
   Neg: { types: ["float32", "int32"] },
   Floor: { types: ["float32"] },
@@ -171,16 +182,26 @@ gpuTest("webgpu Pow matches Math.pow on its special cases", async () => {
   const vals = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2, -2, 0.5, -0.5, 3, -3, 1e-3];
   const a: number[] = [], b: number[] = [];
   for (const x of vals) for (const y of vals) (a.push(x), b.push(y));
-  const { model, feeds } = nodeModel("Pow", [
-    new Tensor("float32", Float32Array.from(a), [a.length]),
-    new Tensor("float32", Float32Array.from(b), [b.length]),
-  ], {}, { opset: OPSET });
+  const { model, feeds } = nodeModel(
+    "Pow",
+    [
+      new Tensor("float32", Float32Array.from(a), [a.length]),
+      new Tensor("float32", Float32Array.from(b), [b.length]),
+    ],
+    {},
+    { opset: OPSET },
+  );
   await compareBackends(model, feeds, { rtol: 1e-5, atol: 0 });
   // float32 base, int32 exponent: mixed types.
-  const mixed = nodeModel("Pow", [
-    random("float32", [6, 5], 3),
-    new Tensor("int32", Int32Array.from([-3, -1, 0, 2, 5]), [5]),
-  ], {}, { opset: OPSET });
+  const mixed = nodeModel(
+    "Pow",
+    [
+      random("float32", [6, 5], 3),
+      new Tensor("int32", Int32Array.from([-3, -1, 0, 2, 5]), [5]),
+    ],
+    {},
+    { opset: OPSET },
+  );
   await compareBackends(mixed.model, mixed.feeds, { rtol: 1e-5, atol: 1e-6 });
 });
 
@@ -188,7 +209,10 @@ gpuTest("webgpu Mod with fmod=1 and BitShift RIGHT match the CPU", async () => {
   const a = input("int32", [40], 5), b = input("int32", [40], 6);
   const m = nodeModel("Mod", [a, b], { fmod: { i: 1 } }, { opset: OPSET });
   await compareBackends(m.model, m.feeds, { rtol: 0, atol: 0 });
-  const s = nodeModel("BitShift", [random("uint32", [40], 7, [0, 1e9]), random("uint32", [40], 8, [0, 40])], {
+  const s = nodeModel("BitShift", [
+    random("uint32", [40], 7, [0, 1e9]),
+    random("uint32", [40], 8, [0, 40]),
+  ], {
     direction: { s: "RIGHT" },
   }, { opset: OPSET });
   await compareBackends(s.model, s.feeds, { rtol: 0, atol: 0 });
@@ -200,8 +224,12 @@ gpuTest("webgpu Gelu tanh approximation and the two-input Sum/Min/Max/Mean", asy
   }, { opset: OPSET });
   await compareBackends(g.model, g.feeds, { rtol: 2e-5, atol: 1e-6 });
   for (const op of ["Sum", "Min", "Max", "Mean"]) {
-    for (const type of op === "Mean" ? ["float32"] as const : ["float32", "int32", "uint32"] as const) {
-      const v = nodeModel(op, [input(type, [3, 8], 10), input(type, [8], 11)], {}, { opset: OPSET });
+    for (
+      const type of op === "Mean" ? ["float32"] as const : ["float32", "int32", "uint32"] as const
+    ) {
+      const v = nodeModel(op, [input(type, [3, 8], 10), input(type, [8], 11)], {}, {
+        opset: OPSET,
+      });
       await compareBackends(v.model, v.feeds, { rtol: 1e-6, atol: 0 });
     }
   }
@@ -238,11 +266,16 @@ gpuTest("webgpu splits a dispatch of more than 65,535 workgroups over two dimens
 
 gpuTest("webgpu Where broadcasts three ways in every element type", async () => {
   for (const type of ["float32", "int32", "uint32", "bool"] as const) {
-    const m = nodeModel("Where", [
-      random("bool", [3, 1, 5], 1),
-      input(type, [4, 5], 2),
-      input(type, [1, 4, 1], 3),
-    ], {}, { opset: OPSET });
+    const m = nodeModel(
+      "Where",
+      [
+        random("bool", [3, 1, 5], 1),
+        input(type, [4, 5], 2),
+        input(type, [1, 4, 1], 3),
+      ],
+      {},
+      { opset: OPSET },
+    );
     await compareBackends(m.model, m.feeds, { rtol: 0, atol: 0 });
   }
 });
@@ -258,11 +291,16 @@ gpuTest("webgpu Clip matches the CPU for attributes, inputs, omitted bounds and 
     await compareBackends(m.model, m.feeds, { rtol: 0, atol: 0 });
   }
   const xi = input("int32", [50], 5);
-  const m = nodeModel("Clip", [
-    xi,
-    new Tensor("int32", Int32Array.of(-7), []),
-    new Tensor("int32", Int32Array.of(9), []),
-  ], {}, { opset: 13 });
+  const m = nodeModel(
+    "Clip",
+    [
+      xi,
+      new Tensor("int32", Int32Array.of(-7), []),
+      new Tensor("int32", Int32Array.of(9), []),
+    ],
+    {},
+    { opset: 13 },
+  );
   await compareBackends(m.model, m.feeds, { rtol: 0, atol: 0 });
 });
 
@@ -270,11 +308,49 @@ gpuTest("webgpu Cast converts among float32, int32, uint32 and bool like the CPU
   const codes: Record<string, number> = { float32: 1, int32: 6, uint32: 12, bool: 9 };
   const f = withSpecials(random("float32", [200], 6, [-3e9, 5e9]));
   const small = random("float32", [60], 7, [-3, 3]);
-  const sources: Tensor[] = [f, small, input("int32", [60], 8), input("uint32", [60], 9), random("bool", [60], 10)];
+  const sources: Tensor[] = [
+    f,
+    small,
+    input("int32", [60], 8),
+    input("uint32", [60], 9),
+    random("bool", [60], 10),
+  ];
   for (const x of sources) {
     for (const to of Object.keys(codes)) {
       const m = nodeModel("Cast", [x], { to: { i: codes[to] } }, { opset: OPSET });
       await compareBackends(m.model, m.feeds, { rtol: 0, atol: 0 });
     }
   }
+});
+
+const f16 = gpu?.info.features.shaderF16 ?? false;
+if (gpu && !f16) console.log("skip float16 elementwise test: the adapter has no shader-f16");
+Deno.test({
+  name: "webgpu float16 elementwise ops match the CPU (shader-f16 adapters)",
+  ignore: !f16,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const half = (t: Tensor) => {
+      const h = Float16Array.from(t.data as Float32Array);
+      return new Tensor("float16", new Uint16Array(h.buffer), t.dims);
+    };
+    for (const op of ["Relu", "Exp", "Sigmoid", "Tanh", "Neg", "Erf", "IsNaN"]) {
+      const m = nodeModel(op, [half(withSpecials(random("float32", [5, 9], 1)))], {}, {
+        opset: OPSET,
+      });
+      await compareBackends(m.model, m.feeds, { rtol: 2e-3, atol: 1e-3 });
+    }
+    for (const op of ["Add", "Mul", "Div", "Less", "Max"]) {
+      const m = nodeModel(
+        op,
+        [half(random("float32", [4, 6], 2)), half(random("float32", [6], 3))],
+        {},
+        {
+          opset: OPSET,
+        },
+      );
+      await compareBackends(m.model, m.feeds, { rtol: 2e-3, atol: 1e-3 });
+    }
+  },
 });

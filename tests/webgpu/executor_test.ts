@@ -8,7 +8,10 @@
 import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { InferenceSession } from "../../pipeline/run/session.ts";
-import { pipelineCount } from "../../pipeline/run/webgpu/executor.ts";
+import { GpuExecutor, pipelineCount } from "../../pipeline/run/webgpu/executor.ts";
+import type { Gpu } from "../../pipeline/run/webgpu/device.ts";
+import { setTilingOverride } from "../../pipeline/run/webgpu/kernels/tiling.ts";
+import { buildPlan, opsetMap, runPlan } from "../../pipeline/run/plan.ts";
 import { buildModel, compareBackends, gpu, gpuTest, random } from "./_harness.ts";
 
 /** x → MatMul(W) → Add(b) → Relu → Reshape → Sigmoid, W and b initializers. */
@@ -50,21 +53,24 @@ gpuTest("an all-GPU chain runs in one submit and moves only feeds and outputs", 
   await s.release();
 });
 
-gpuTest("buffers and pipelines are reused across runs, and new shapes compile nothing", async () => {
-  const s = await InferenceSession.create(chain(), { backend: "webgpu" });
-  await s.run({ x: random("float32", [3, 6], 4) });
-  const pipelines = pipelineCount(gpu!.device);
-  for (const rows of [5, 1, 9, 2]) {
-    const out = await s.run({ x: random("float32", [rows, 6], rows) });
-    assert.deepEqual((out.y as Tensor).dims, [rows * 2, 4]);
-  }
-  assert.equal(pipelineCount(gpu!.device), pipelines, "a new input shape compiled a pipeline");
-  for (let i = 0; i < 5; i++) {
-    await s.run({ x: random("float32", [3, 6], i) });
-    assert.equal(s.lastRunStats!.buffersCreated, 0, "a repeated run allocated buffers");
-  }
-  await s.release();
-});
+gpuTest(
+  "buffers and pipelines are reused across runs, and new shapes compile nothing",
+  async () => {
+    const s = await InferenceSession.create(chain(), { backend: "webgpu" });
+    await s.run({ x: random("float32", [3, 6], 4) });
+    const pipelines = pipelineCount(gpu!.device);
+    for (const rows of [5, 1, 9, 2]) {
+      const out = await s.run({ x: random("float32", [rows, 6], rows) });
+      assert.deepEqual((out.y as Tensor).dims, [rows * 2, 4]);
+    }
+    assert.equal(pipelineCount(gpu!.device), pipelines, "a new input shape compiled a pipeline");
+    for (let i = 0; i < 5; i++) {
+      await s.run({ x: random("float32", [3, 6], i) });
+      assert.equal(s.lastRunStats!.buffersCreated, 0, "a repeated run allocated buffers");
+    }
+    await s.release();
+  },
+);
 
 gpuTest("outputs can stay on the GPU (preferredOutputLocation: gpu-buffer)", async () => {
   const x = random("float32", [3, 6], 5);
@@ -174,6 +180,23 @@ gpuTest("auto keeps everything on the CPU on a software adapter", async () => {
   await s.release();
 });
 
+gpuTest("kernels with the same bindings but different uniform sizes run back to back", async () => {
+  // Relu's uniforms are 32 bytes, GlobalAveragePool's 16, MaxPool's 128: one compute pass.
+  const model = buildModel({
+    nodes: [
+      { op: "Relu", inputs: ["x"], outputs: ["r"] },
+      { op: "GlobalAveragePool", inputs: ["r"], outputs: ["g"] },
+      { op: "MaxPool", inputs: ["r"], outputs: ["m"], attrs: { kernel_shape: { ints: [2, 2] } } },
+      { op: "Neg", inputs: ["m"], outputs: ["y"] },
+    ],
+    inputs: [{ name: "x", type: "float32" }],
+    outputs: ["g", "y"],
+  });
+  const { gpuSession: s } = await compareBackends(model, { x: random("float32", [1, 4, 5, 5], 3) });
+  assert.equal(s.lastRunStats!.submits, 1);
+  await s.release();
+});
+
 gpuTest("the cpu backend reports its runs too", async () => {
   const s = await InferenceSession.create(chain(), { backend: "cpu" });
   await s.run({ x: random("float32", [3, 6], 8) });
@@ -195,4 +218,44 @@ gpuTest("a failing GPU node reports like a CPU one and the next run still works"
   const ok = await s.run({ a: random("float32", [2, 3], 1), b: random("float32", [3, 2], 2) });
   assert.deepEqual((ok.y as Tensor).dims, [2, 2]);
   await s.release();
+});
+
+gpuTest("auto on a hardware adapter runs heavy nodes and their GPU-side neighbours", async () => {
+  // Pretend the adapter is hardware; keep the software tiling so nothing slow compiles.
+  const hw: Gpu = { ...gpu!, info: { ...gpu!.info, isFallbackAdapter: false } };
+  setTilingOverride({ WG_X: 8, WG_Y: 8, RM: 2, RN: 4, TILE_K: 8 });
+  try {
+    const loaded = buildModel({
+      nodes: [
+        { op: "Neg", inputs: ["x"], outputs: ["n"] }, // light, CPU inputs: CPU
+        { op: "MatMul", inputs: ["n", "W"], outputs: ["h"] }, // heavy: GPU
+        { op: "Relu", inputs: ["h"], outputs: ["y"] }, // light, GPU input: GPU
+      ],
+      inputs: [{ name: "x", type: "float32" }],
+      initializers: { W: random("float32", [4, 3], 1) },
+      outputs: ["y"],
+    });
+    const env = {
+      opsets: opsetMap(loaded.model.opsetImport),
+      functions: new Map(),
+      random: Math.random,
+    };
+    const plan = buildPlan(loaded.model.graph!, env, { isSubgraph: false, outer: new Set() });
+    const ex = new GpuExecutor(hw, plan, { mode: "auto" });
+    ex.beginRun();
+    const x = random("float32", [2, 4], 2);
+    const result = await runPlan(plan, new Map([["x", x]]), undefined, { ...env, executor: ex });
+    const out = await ex.finishRun(result, ["y"], () => "cpu");
+    ex.endRun();
+    assert.deepEqual(ex.stats.placement.map((p) => p.backend), ["cpu", "webgpu", "webgpu"]);
+    assert.match(ex.stats.placement[0].reason!, /light node with CPU inputs/);
+    const cpu = await InferenceSession.create(loaded, { backend: "cpu" });
+    const want = (await cpu.run({ x })).y as Tensor;
+    const got = out.get("y") as Tensor;
+    const w = want.data as Float32Array, g = got.data as Float32Array;
+    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i] - g[i]) < 1e-5);
+    ex.dispose();
+  } finally {
+    setTilingOverride(undefined);
+  }
 });

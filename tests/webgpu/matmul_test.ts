@@ -34,14 +34,25 @@ gpuTest("webgpu MatMul float32 matches the CPU on odd, batched and empty shapes"
 });
 
 gpuTest("webgpu MatMul int32 and uint32 wrap like the CPU", async () => {
-  const big = new Tensor("int32", Int32Array.from({ length: 12 }, (_, i) => 2 ** 20 + i * 7919), [3, 4]);
+  const big = new Tensor("int32", Int32Array.from({ length: 12 }, (_, i) => 2 ** 20 + i * 7919), [
+    3,
+    4,
+  ]);
   const m = nodeModel("MatMul", [big, random("int32", [4, 5], 2, [-3000, 3000])]);
   await compareBackends(m.model, m.feeds, { rtol: 0, atol: 0 });
-  const u = nodeModel("MatMul", [random("uint32", [2, 6, 7], 3, [0, 1e6]), random("uint32", [7, 3], 4, [0, 1e6])]);
+  const u = nodeModel("MatMul", [
+    random("uint32", [2, 6, 7], 3, [0, 1e6]),
+    random("uint32", [7, 3], 4, [0, 1e6]),
+  ]);
   await compareBackends(u.model, u.feeds, { rtol: 0, atol: 0 });
 });
 
-const GEMMS: { a: number[]; b: number[]; c?: number[]; attrs: Record<string, { i: number } | { f: number }> }[] = [
+const GEMMS: {
+  a: number[];
+  b: number[];
+  c?: number[];
+  attrs: Record<string, { i: number } | { f: number }>;
+}[] = [
   { a: [7, 5], b: [5, 9], c: [9], attrs: {} },
   { a: [5, 7], b: [5, 9], c: [7, 1], attrs: { transA: { i: 1 }, alpha: { f: 0.5 } } },
   { a: [7, 5], b: [9, 5], c: [7, 9], attrs: { transB: { i: 1 }, beta: { f: -2 } } },
@@ -54,7 +65,11 @@ gpuTest("webgpu Gemm matches the CPU with transposes, alpha, beta and broadcast 
   let seed = 10;
   for (const g of GEMMS) {
     const c = g.c ? random("float32", g.c, seed++) : undefined;
-    const m = nodeModel("Gemm", [random("float32", g.a, seed++), random("float32", g.b, seed++), c], g.attrs);
+    const m = nodeModel(
+      "Gemm",
+      [random("float32", g.a, seed++), random("float32", g.b, seed++), c],
+      g.attrs,
+    );
     await compareBackends(m.model, m.feeds, TOL);
   }
 });
@@ -62,9 +77,16 @@ gpuTest("webgpu Gemm matches the CPU with transposes, alpha, beta and broadcast 
 gpuTest("webgpu MatMul and Gemm with the hardware tiling (4x4 blocks) match the CPU", async () => {
   setTilingOverride({ WG_X: 8, WG_Y: 8, RM: 4, RN: 4, TILE_K: 8 });
   try {
-    const m = nodeModel("MatMul", [random("float32", [2, 37, 19], 1), random("float32", [19, 45], 2)]);
+    const m = nodeModel("MatMul", [
+      random("float32", [2, 37, 19], 1),
+      random("float32", [19, 45], 2),
+    ]);
     await compareBackends(m.model, m.feeds, TOL);
-    const g = nodeModel("Gemm", [random("float32", [19, 37], 3), random("float32", [45, 19], 4), random("float32", [45], 5)], {
+    const g = nodeModel("Gemm", [
+      random("float32", [19, 37], 3),
+      random("float32", [45, 19], 4),
+      random("float32", [45], 5),
+    ], {
       transA: { i: 1 },
       transB: { i: 1 },
       alpha: { f: 0.5 },

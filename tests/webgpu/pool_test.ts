@@ -6,17 +6,55 @@
  */
 
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
-import { type AttrValue, compareBackends, gpuTest, nodeModel, random, withSpecials } from "./_harness.ts";
+import {
+  type AttrValue,
+  compareBackends,
+  gpuTest,
+  nodeModel,
+  random,
+  withSpecials,
+} from "./_harness.ts";
 
 const CASES: { x: number[]; attrs: Record<string, AttrValue>; opset?: number }[] = [
   { x: [1, 2, 9, 9], attrs: { kernel_shape: { ints: [3, 3] } } },
-  { x: [2, 3, 10, 7], attrs: { kernel_shape: { ints: [3, 2] }, strides: { ints: [2, 2] }, pads: { ints: [1, 0, 1, 1] } } },
-  { x: [1, 2, 11, 11], attrs: { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } } },
-  { x: [1, 1, 9, 9], attrs: { kernel_shape: { ints: [2, 2] }, dilations: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } }, opset: 19 },
+  {
+    x: [2, 3, 10, 7],
+    attrs: {
+      kernel_shape: { ints: [3, 2] },
+      strides: { ints: [2, 2] },
+      pads: { ints: [1, 0, 1, 1] },
+    },
+  },
+  {
+    x: [1, 2, 11, 11],
+    attrs: { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } },
+  },
+  {
+    x: [1, 1, 9, 9],
+    attrs: {
+      kernel_shape: { ints: [2, 2] },
+      dilations: { ints: [2, 2] },
+      pads: { ints: [1, 1, 1, 1] },
+    },
+    opset: 19,
+  },
   { x: [1, 2, 8, 8], attrs: { kernel_shape: { ints: [3, 3] }, auto_pad: { s: "SAME_UPPER" } } },
-  { x: [1, 2, 8, 8], attrs: { kernel_shape: { ints: [2, 3] }, strides: { ints: [2, 2] }, auto_pad: { s: "SAME_LOWER" } } },
-  { x: [2, 3, 17], attrs: { kernel_shape: { ints: [4] }, strides: { ints: [3] }, pads: { ints: [2, 1] } } },
-  { x: [1, 2, 5, 6, 7], attrs: { kernel_shape: { ints: [2, 3, 2] }, pads: { ints: [1, 0, 1, 0, 1, 1] } } },
+  {
+    x: [1, 2, 8, 8],
+    attrs: {
+      kernel_shape: { ints: [2, 3] },
+      strides: { ints: [2, 2] },
+      auto_pad: { s: "SAME_LOWER" },
+    },
+  },
+  {
+    x: [2, 3, 17],
+    attrs: { kernel_shape: { ints: [4] }, strides: { ints: [3] }, pads: { ints: [2, 1] } },
+  },
+  {
+    x: [1, 2, 5, 6, 7],
+    attrs: { kernel_shape: { ints: [2, 3, 2] }, pads: { ints: [1, 0, 1, 0, 1, 1] } },
+  },
   { x: [1, 1, 4, 4], attrs: { kernel_shape: { ints: [5, 5] }, pads: { ints: [2, 2, 2, 2] } } },
 ];
 
@@ -64,15 +102,25 @@ gpuTest("webgpu GlobalMaxPool and GlobalAveragePool match the CPU", async () => 
 });
 
 gpuTest("webgpu BatchNormalization (inference) matches the CPU", async () => {
-  for (const [dims, opset] of [[[2, 3, 4, 5], 15], [[3, 4], 9], [[1, 2, 7], 14], [[2, 3, 2, 2, 2], 7]] as const) {
+  for (
+    const [dims, opset] of [[[2, 3, 4, 5], 15], [[3, 4], 9], [[1, 2, 7], 14], [
+      [2, 3, 2, 2, 2],
+      7,
+    ]] as const
+  ) {
     const C = dims[1];
-    const m = nodeModel("BatchNormalization", [
-      random("float32", [...dims], 1),
-      random("float32", [C], 2),
-      random("float32", [C], 3),
-      random("float32", [C], 4),
-      random("float32", [C], 5, [0.1, 2]),
-    ], { epsilon: { f: 1e-3 } }, { opset });
+    const m = nodeModel(
+      "BatchNormalization",
+      [
+        random("float32", [...dims], 1),
+        random("float32", [C], 2),
+        random("float32", [C], 3),
+        random("float32", [C], 4),
+        random("float32", [C], 5, [0.1, 2]),
+      ],
+      { epsilon: { f: 1e-3 } },
+      { opset },
+    );
     await compareBackends(m.model, m.feeds, { rtol: 1e-5, atol: 1e-6 });
   }
   // A negative variance gives NaN on both sides.

@@ -10,18 +10,20 @@ import { acquireGpu, noticeOnce } from "./device.ts";
 import { GpuExecutor, type RunStats } from "./executor.ts";
 
 /**
- * The executor for a session asking for `backend`, or undefined when it runs on the CPU:
- * no adapter (one notice is printed), or `auto` on a software adapter, where the CPU is
- * faster for everything.
+ * The executor for a session asking for `backend`, or why the session runs on the CPU: no
+ * adapter (one notice is printed), or `auto` on a software adapter, where the CPU is faster
+ * for everything.
  */
 export async function createGpuExecutor(
   plan: Plan,
   backend: "auto" | "webgpu",
-): Promise<GpuExecutor | undefined> {
+): Promise<{ executor: GpuExecutor } | { reason: string }> {
   const gpu = await acquireGpu();
-  if (!gpu) return undefined;
-  if (backend === "auto" && gpu.info.isFallbackAdapter) return undefined;
-  return new GpuExecutor(gpu, plan, { mode: backend });
+  if (!gpu) return { reason: "no WebGPU adapter" };
+  if (backend === "auto" && gpu.info.isFallbackAdapter) {
+    return { reason: `auto on a software adapter (${gpu.info.description || "fallback"})` };
+  }
+  return { executor: new GpuExecutor(gpu, plan, { mode: backend }) };
 }
 
 /** Says once that a session lost its device and continues on the CPU. */

@@ -48,10 +48,19 @@ export function syncIncludes(files: readonly ShaderFile[]): ShaderFile[] {
   }));
 }
 
+/** A string literal quoted as `deno fmt` quotes it: double quotes unless that needs more escapes. */
+function literal(s: string): string {
+  const json = JSON.stringify(s);
+  const doubles = s.split('"').length - 1;
+  const singles = s.split("'").length - 1;
+  if (doubles <= singles) return json;
+  return `'${json.slice(1, -1).replaceAll('\\"', '"').replaceAll("'", "\\'")}'`;
+}
+
 /** One property line of the generated object, wrapped the way `deno fmt` wraps it. */
 function entry(key: string, value: string): string {
-  const line = `  ${JSON.stringify(key)}: ${JSON.stringify(value)},`;
-  return line.length <= 100 ? line : `  ${JSON.stringify(key)}:\n    ${JSON.stringify(value)},`;
+  const line = `  ${literal(key)}: ${literal(value)},`;
+  return line.length <= 100 ? line : `  ${literal(key)}:\n    ${literal(value)},`;
 }
 
 /** Renders the TypeScript module that embeds the (synced) shader files. */

@@ -128,6 +128,11 @@ async function open(): Promise<Gpu | undefined> {
       },
     },
   };
+  // A validation error means a kernel bug: make it loud instead of a silently skipped dispatch.
+  device.addEventListener("uncapturederror", (e) => {
+    const err = (e as GPUUncapturedErrorEvent).error;
+    console.error(`WebGPU error (a backend bug, please report it): ${err?.message ?? err}`);
+  });
   device.lost.then((info) => {
     result.lost = true;
     result.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ""}`;
@@ -152,6 +157,21 @@ export async function acquireGpu(): Promise<Gpu | undefined> {
     });
   }
   return await pending;
+}
+
+/**
+ * Destroys the process's device, if one is open (sessions using it continue on the CPU). Call
+ * it before a worker that used WebGPU is terminated: tearing a live device down with its
+ * thread can crash some drivers. A later {@link acquireGpu} opens a new device.
+ */
+export function closeGpu(): void {
+  const g = current;
+  current = undefined;
+  if (g && !g.lost) {
+    g.lost = true;
+    g.lostReason = "closed";
+    g.device.destroy();
+  }
 }
 
 /** The device already opened, if any, without opening one. */

@@ -22,8 +22,8 @@ import type { Gpu } from "./device.ts";
 import { BufferPool, READBACK_USAGE, STORAGE_USAGE, UNIFORM_USAGE } from "./buffers.ts";
 import {
   type Dispatch,
-  GpuDecline,
   gpuBytes,
+  GpuDecline,
   type GpuKernel,
   type KernelContext,
   type NodeView,
@@ -33,7 +33,7 @@ import {
 import { buildShader, shaderKey } from "./shader.ts";
 import { GpuTensor } from "./gpu_tensor.ts";
 import { gpuKernelFor } from "./kernels.ts";
-import { type Decision, decidePlacement, type PlacementMode } from "./placement.ts";
+import { decidePlacement, type Decision, type PlacementMode } from "./placement.ts";
 
 /** Where one node ran in the last run, and why it ran on the CPU when it did. */
 export interface NodePlacement {
@@ -80,35 +80,31 @@ interface Alloc {
   freed: boolean;
 }
 
-// Pipelines and layouts are shared by every session of a device.
+// Pipelines are shared by every session of a device.
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-const layoutCache = new WeakMap<GPUDevice, Map<string, GPUPipelineLayout>>();
 
 /** Number of pipelines compiled for a device so far (tests check shapes never add one). */
 export function pipelineCount(device: GPUDevice): number {
   return pipelineCache.get(device)?.size ?? 0;
 }
 
+/**
+ * An explicit layout (inputs read-only, outputs read-write, uniforms last), one per pipeline:
+ * wgpu keeps the previous pipeline's minimum binding sizes when two pipelines share a layout
+ * object, which rejects a smaller uniform struct bound after a larger one.
+ */
 function layoutFor(device: GPUDevice, spec: PipelineSpec): GPUPipelineLayout {
-  let cache = layoutCache.get(device);
-  if (!cache) layoutCache.set(device, cache = new Map());
-  const key = `${spec.reads}:${spec.writes}:${spec.uniforms}`;
-  let layout = cache.get(key);
-  if (!layout) {
-    const entries: GPUBindGroupLayoutEntry[] = [];
-    let b = 0;
-    for (let i = 0; i < spec.reads; i++) {
-      entries.push({ binding: b++, visibility: 4, buffer: { type: "read-only-storage" } });
-    }
-    for (let i = 0; i < spec.writes; i++) {
-      entries.push({ binding: b++, visibility: 4, buffer: { type: "storage" } });
-    }
-    if (spec.uniforms) entries.push({ binding: b++, visibility: 4, buffer: { type: "uniform" } });
-    const bgl = device.createBindGroupLayout({ entries });
-    layout = device.createPipelineLayout({ bindGroupLayouts: [bgl] });
-    cache.set(key, layout);
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  let b = 0;
+  for (let i = 0; i < spec.reads; i++) {
+    entries.push({ binding: b++, visibility: 4, buffer: { type: "read-only-storage" } });
   }
-  return layout;
+  for (let i = 0; i < spec.writes; i++) {
+    entries.push({ binding: b++, visibility: 4, buffer: { type: "storage" } });
+  }
+  if (spec.uniforms) entries.push({ binding: b++, visibility: 4, buffer: { type: "uniform" } });
+  const bgl = device.createBindGroupLayout({ entries });
+  return device.createPipelineLayout({ bindGroupLayouts: [bgl] });
 }
 
 /** Override constants as numbers (bool overrides take 0 and 1). */
@@ -120,7 +116,6 @@ function numericConstants(spec: PipelineSpec): Record<string, number> {
 
 async function compile(device: GPUDevice, spec: PipelineSpec): Promise<GPUComputePipeline> {
   const code = buildShader(spec);
-  const T0 = performance.now();
   const module = device.createShaderModule({ code, label: spec.shader });
   try {
     const P = await device.createComputePipelineAsync({
@@ -410,7 +405,9 @@ export class GpuExecutor implements StepExecutor {
       pipeline: (spec: PipelineSpec) => {
         let cache = pipelineCache.get(device);
         if (!cache) pipelineCache.set(device, cache = new Map());
-        const key = `${shaderKey(spec)}|${JSON.stringify(Object.entries(spec.constants ?? {}))}|${spec.reads}:${spec.writes}:${spec.uniforms}`;
+        const key = `${shaderKey(spec)}|${
+          JSON.stringify(Object.entries(spec.constants ?? {}))
+        }|${spec.reads}:${spec.writes}:${spec.uniforms}`;
         let p = cache.get(key);
         if (!p) {
           p = compile(device, spec);
@@ -492,7 +489,12 @@ export class GpuExecutor implements StepExecutor {
   // Tensors and transfers
   // -------------------------------------------------------------------------------------------
 
-  #newTensor(type: DataType, dims: readonly number[], bytes: number, owner: Alloc["owner"]): Tensor {
+  #newTensor(
+    type: DataType,
+    dims: readonly number[],
+    bytes: number,
+    owner: Alloc["owner"],
+  ): Tensor {
     if (this.#disposed) throw new RuntimeError("The WebGPU session was released");
     const buffer = this.#pool.acquire(bytes, STORAGE_USAGE, owner !== "run");
     const a: Alloc = { buffer, bytes, refs: 0, owner, freed: false };
@@ -547,7 +549,13 @@ export class GpuExecutor implements StepExecutor {
     const data = uploadData(src);
     if (data.byteLength > 0) {
       const buf = this.#allocs.get(g)!.buffer;
-      this.#device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+      this.#device.queue.writeBuffer(
+        buf,
+        0,
+        data.buffer as ArrayBuffer,
+        data.byteOffset,
+        data.byteLength,
+      );
     }
     this.#stats.bytesUploaded += data.byteLength;
     if (stable) this.#kept.set(name, { source: t, gpu: g });

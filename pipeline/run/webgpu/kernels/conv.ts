@@ -9,7 +9,7 @@
 
 import { windowAttrs, windowShape } from "../../../../ops/conv.ts";
 import type { OpContext } from "../../../../ops/types.ts";
-import { shapeSize, type Tensor } from "../../../tensor/tensor.ts";
+import { shapeSize } from "../../../tensor/tensor.ts";
 import type { GpuKernel } from "../kernel.ts";
 import { UniformWriter } from "../kernel.ts";
 import { tiling } from "./tiling.ts";

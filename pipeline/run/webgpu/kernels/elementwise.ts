@@ -29,7 +29,6 @@ import {
 } from "../kernel.ts";
 
 const WG = 64;
-const FLOAT: readonly GpuElem[] = ["f32", "f16"];
 
 /** An elementwise op for the GPU: expression per element type, helpers, parameters. */
 interface ExprRow {
@@ -82,7 +81,9 @@ const UNARY_GPU: Readonly<Record<string, ExprRow>> = {
   Selu: {
     expr: floats("select(pf(1) * pf(0) * expm1_f32(f32(x)), pf(1) * f32(x), x > X(0))"),
     helpers: EXPM1,
-    params: (a) => [f(a, "alpha", 1.67326319217681884765625), f(a, "gamma", 1.05070102214813232421875)],
+    params: (
+      a,
+    ) => [f(a, "alpha", 1.67326319217681884765625), f(a, "gamma", 1.05070102214813232421875)],
   },
   LeakyRelu: {
     expr: floats("select(pf(0) * f32(x), f32(x), x >= X(0))"),
@@ -356,7 +357,10 @@ function binaryKernel(op: string, row: ExprRow): GpuKernel {
         if (!isFloat(ea) || !(isFloat(eb) || eb === "i32")) return `Pow of ${a.type}, ${b.type}`;
       } else if (a.type !== b.type) return "inputs have different types";
       if (row.expr[ea] === undefined) return `${op} has no GPU form for ${a.type}`;
-      if (node.version < 7 && node.attrs.has("broadcast") && !["Sum", "Min", "Max", "Mean"].includes(op)) {
+      if (
+        node.version < 7 && node.attrs.has("broadcast") &&
+        !["Sum", "Min", "Max", "Mean"].includes(op)
+      ) {
         return "legacy broadcast attribute";
       }
       const out = broadcastShapes(a.dims, b.dims);
@@ -438,7 +442,12 @@ const whereKernel: GpuKernel = {
       reads: [c!, x!, y!],
       writes: [out],
       uniforms: new UniformWriter()
-        .u32(size, readMode(c!.dims, outDims), readMode(x!.dims, outDims), readMode(y!.dims, outDims))
+        .u32(
+          size,
+          readMode(c!.dims, outDims),
+          readMode(x!.dims, outDims),
+          readMode(y!.dims, outDims),
+        )
         .list8(od)
         .list8(st(c!))
         .list8(st(x!))

@@ -12,7 +12,6 @@ import type { GpuInfo } from "../device.ts";
 import { gpuElem, type GpuKernel, type KernelContext, UniformWriter } from "../kernel.ts";
 import { tiling } from "./tiling.ts";
 
-
 interface Product {
   M: number;
   N: number;

@@ -10,7 +10,10 @@ import { toIntArray } from "../../../../ops/util.ts";
 import type { Tensor } from "../../../tensor/tensor.ts";
 import type { GpuKernel, KernelContext } from "../kernel.ts";
 
-function view(dimsOf: (k: KernelContext, x: Tensor, inputs: readonly (Tensor | undefined)[]) => number[], host?: number[]): GpuKernel {
+function view(
+  dimsOf: (k: KernelContext, x: Tensor, inputs: readonly (Tensor | undefined)[]) => number[],
+  host?: number[],
+): GpuKernel {
   return {
     host,
     supports(node) {
