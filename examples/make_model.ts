@@ -22,9 +22,17 @@
  * @module
  */
 
-import type { Attribute, Graph, Model, Node, TensorProto, ValueInfo } from "../pipeline/load/ir.ts";
+import type { Model, TensorProto } from "../pipeline/load/ir.ts";
+import {
+  intAttr,
+  intsAttr,
+  makeGraph,
+  makeModel,
+  makeNode,
+  makeTensorProto,
+  makeValueInfo,
+} from "../pipeline/load/build.ts";
 import { encodeModel } from "../pipeline/load/proto.ts";
-import { tensorToProto } from "../pipeline/load/tensor_proto.ts";
 import { writeNpy } from "../pipeline/io/npy.ts";
 import { Tensor } from "../pipeline/tensor/tensor.ts";
 
@@ -37,64 +45,6 @@ function rng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function ints(name: string, values: number[]): Attribute {
-  return {
-    name,
-    refAttrName: "",
-    docString: "",
-    type: "INTS",
-    f: 0,
-    i: 0n,
-    s: new Uint8Array(0),
-    floats: [],
-    ints: values.map(BigInt),
-    strings: [],
-    tensors: [],
-    graphs: [],
-    sparseTensors: [],
-    typeProtos: [],
-  };
-}
-
-function int(name: string, value: number): Attribute {
-  return { ...ints(name, []), type: "INT", i: BigInt(value) };
-}
-
-function node(
-  opType: string,
-  name: string,
-  input: string[],
-  output: string[],
-  attribute: Attribute[] = [],
-): Node {
-  return {
-    input,
-    output,
-    name,
-    opType,
-    domain: "",
-    overload: "",
-    attribute,
-    docString: "",
-    metadataProps: [],
-    deviceConfigurations: [],
-  };
-}
-
-function floatInfo(name: string, shape: (number | string)[]): ValueInfo {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: 1,
-        shape: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
-      },
-    },
-    docString: "",
-    metadataProps: [],
   };
 }
 
@@ -111,8 +61,8 @@ function convWeights(
   const b = new Float32Array(shape[0]);
   for (let i = 0; i < b.length; i++) b[i] = (next() * 2 - 1) * 0.1;
   return [
-    tensorToProto(new Tensor("float32", w, shape), `${name}.weight`),
-    tensorToProto(new Tensor("float32", b, [shape[0]]), `${name}.bias`),
+    makeTensorProto(new Tensor("float32", w, shape), `${name}.weight`),
+    makeTensorProto(new Tensor("float32", b, [shape[0]]), `${name}.bias`),
   ];
 }
 
@@ -123,58 +73,47 @@ export function buildTinyCnn(): Model {
     ...convWeights(next, "conv1", [8, 3, 3, 3]),
     ...convWeights(next, "conv2", [16, 8, 3, 3]),
     ...convWeights(next, "classifier", [10, 16, 1, 1]),
-    tensorToProto(new Tensor("float32", new Float32Array(10).fill(1), [10]), "unused_scale"),
+    makeTensorProto(new Tensor("float32", new Float32Array(10).fill(1), [10]), "unused_scale"),
   ];
-  const graph: Graph = {
+  const graph = makeGraph({
     name: "tiny_cnn",
     node: [
-      node("Conv", "conv1", ["image", "conv1.weight", "conv1.bias"], ["conv1_out"], [
-        ints("kernel_shape", [3, 3]),
-        ints("pads", [1, 1, 1, 1]),
-      ]),
-      node("Relu", "relu1", ["conv1_out"], ["relu1_out"]),
-      node("Identity", "relu1_copy", ["relu1_out"], ["relu1_copy_out"]),
-      node("MaxPool", "pool1", ["relu1_copy_out"], ["pool1_out"], [
-        ints("kernel_shape", [2, 2]),
-        ints("strides", [2, 2]),
-      ]),
-      node("Conv", "conv2", ["pool1_out", "conv2.weight", "conv2.bias"], ["conv2_out"], [
-        ints("kernel_shape", [3, 3]),
-        ints("pads", [1, 1, 1, 1]),
-        ints("strides", [2, 2]),
-      ]),
-      node("Relu", "relu2", ["conv2_out"], ["relu2_out"]),
-      node("Relu", "debug_relu", ["conv2_out"], ["debug_out"]),
-      node("GlobalAveragePool", "gap", ["relu2_out"], ["gap_out"]),
-      node("Conv", "classifier", ["gap_out", "classifier.weight", "classifier.bias"], ["cls_out"], [
-        ints("kernel_shape", [1, 1]),
-      ]),
-      node("Flatten", "flatten", ["cls_out"], ["flat_out"], [int("axis", 1)]),
-      node("Identity", "output_copy", ["flat_out"], ["logits"]),
+      makeNode("Conv", ["image", "conv1.weight", "conv1.bias"], ["conv1_out"], [
+        intsAttr("kernel_shape", [3, 3]),
+        intsAttr("pads", [1, 1, 1, 1]),
+      ], { name: "conv1" }),
+      makeNode("Relu", ["conv1_out"], ["relu1_out"], [], { name: "relu1" }),
+      makeNode("Identity", ["relu1_out"], ["relu1_copy_out"], [], { name: "relu1_copy" }),
+      makeNode("MaxPool", ["relu1_copy_out"], ["pool1_out"], [
+        intsAttr("kernel_shape", [2, 2]),
+        intsAttr("strides", [2, 2]),
+      ], { name: "pool1" }),
+      makeNode("Conv", ["pool1_out", "conv2.weight", "conv2.bias"], ["conv2_out"], [
+        intsAttr("kernel_shape", [3, 3]),
+        intsAttr("pads", [1, 1, 1, 1]),
+        intsAttr("strides", [2, 2]),
+      ], { name: "conv2" }),
+      makeNode("Relu", ["conv2_out"], ["relu2_out"], [], { name: "relu2" }),
+      makeNode("Relu", ["conv2_out"], ["debug_out"], [], { name: "debug_relu" }),
+      makeNode("GlobalAveragePool", ["relu2_out"], ["gap_out"], [], { name: "gap" }),
+      makeNode("Conv", ["gap_out", "classifier.weight", "classifier.bias"], ["cls_out"], [
+        intsAttr("kernel_shape", [1, 1]),
+      ], { name: "classifier" }),
+      makeNode("Flatten", ["cls_out"], ["flat_out"], [intAttr("axis", 1)], { name: "flatten" }),
+      makeNode("Identity", ["flat_out"], ["logits"], [], { name: "output_copy" }),
     ],
     initializer,
-    sparseInitializer: [],
     docString: "A tiny CNN with deterministic weights, for the example pipelines",
-    input: [floatInfo("image", ["N", 3, 32, 32])],
-    output: [floatInfo("logits", ["N", 10])],
-    valueInfo: [],
-    quantizationAnnotation: [],
-    metadataProps: [],
-  };
-  return {
+    input: [makeValueInfo("image", "float32", ["N", 3, 32, 32])],
+    output: [makeValueInfo("logits", "float32", ["N", 10])],
+  });
+  return makeModel(graph, {
     irVersion: 7,
-    opsetImport: [{ domain: "", version: 13 }],
+    opsetImport: { "": 13 },
     producerName: "onnx-deno examples/make_model.ts",
     producerVersion: "1",
-    domain: "",
     modelVersion: 1n,
-    docString: "",
-    graph,
-    metadataProps: [],
-    trainingInfo: [],
-    functions: [],
-    configuration: [],
-  };
+  });
 }
 
 /** The example input: a smooth colour gradient with seeded noise, [1, 3, 32, 32] in [0, 1). */

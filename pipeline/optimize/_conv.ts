@@ -6,8 +6,9 @@
  */
 
 import type { Node } from "../load/ir.ts";
+import { makeNode } from "../load/build.ts";
 import { Tensor, toNumbers } from "../tensor/tensor.ts";
-import { type Constants, makeNode, type Namer } from "./_rewrite.ts";
+import { type Constants, type Namer } from "./_rewrite.ts";
 
 /** A Conv's constant weights, as float64 values per output channel. */
 export interface ConvWeights {
@@ -71,9 +72,8 @@ export function withWeights(
     add(new Tensor(w.weight.type, data, [bias.length]), name);
     inputs[2] = name;
   }
-  return makeNode("Conv", inputs, [output], {
+  return makeNode("Conv", inputs, [output], conv.attribute, {
     name: conv.name,
     domain: conv.domain,
-    attrs: conv.attribute,
   });
 }

@@ -5,14 +5,11 @@
  * @module
  */
 
-import type { Graph, Node, ValueInfo } from "../load/ir.ts";
+import type { Node } from "../load/ir.ts";
+import { makeGraph, makeValueInfo } from "../load/build.ts";
 import type { ExternalDataReader } from "../load/tensor_proto.ts";
 import { buildPlan, type PlanEnv, runPlan } from "../run/plan.ts";
 import { Tensor, type Value } from "../tensor/tensor.ts";
-
-function info(name: string): ValueInfo {
-  return { name, docString: "", metadataProps: [] };
-}
 
 /**
  * Evaluates `node` on `inputs` (undefined where an optional input is omitted) and returns its
@@ -27,18 +24,12 @@ export async function evaluateNode(
 ): Promise<(Value | undefined)[]> {
   const inNames = node.input.map((n, i) => (n === "" ? "" : `in${i}`));
   const outNames = node.output.map((n, i) => (n === "" ? "" : `out${i}`));
-  const g: Graph = {
+  const g = makeGraph({
     node: [{ ...node, input: inNames, output: outNames }],
     name: "fold",
-    initializer: [],
-    sparseInitializer: [],
-    docString: "",
-    input: inNames.filter((n) => n !== "").map(info),
-    output: outNames.filter((n) => n !== "").map(info),
-    valueInfo: [],
-    quantizationAnnotation: [],
-    metadataProps: [],
-  };
+    input: inNames.filter((n) => n !== "").map((n) => makeValueInfo(n)),
+    output: outNames.filter((n) => n !== "").map((n) => makeValueInfo(n)),
+  });
   const env: PlanEnv = {
     opsets,
     functions: new Map(),

@@ -20,10 +20,11 @@
  */
 
 import type { Graph, Model, Node } from "../load/ir.ts";
+import { intAttr, stringAttr } from "../load/build.ts";
 import { schemaVersions } from "../../ops/schema/mod.ts";
 import { resolveOp } from "../../ops/registry.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { addInitializer, attr, attrsOf, canonicalDomain, Namer, opsetVersion } from "./_rewrite.ts";
+import { addInitializer, attrsOf, canonicalDomain, Namer, opsetVersion } from "./_rewrite.ts";
 import { subgraphsOf } from "./_graph.ts";
 
 /** Schema versions (op@since) whose changes keep the meaning of nodes valid before them. */
@@ -108,14 +109,14 @@ function check(node: Node, from: number, to: number): string | Conversion | unde
     if (node.opType === "Split" && v === 18) {
       if (node.input[1]) continue;
       conversions.push(() => {
-        node.attribute.push(attr.int("num_outputs", node.output.length));
+        node.attribute.push(intAttr("num_outputs", node.output.length));
       });
       continue;
     }
     if (node.opType === "RoiAlign" && v === 16) {
       if (node.attribute.some((a) => a.name === "coordinate_transformation_mode")) continue;
       conversions.push(() => {
-        node.attribute.push(attr.string("coordinate_transformation_mode", "output_half_pixel"));
+        node.attribute.push(stringAttr("coordinate_transformation_mode", "output_half_pixel"));
       });
       continue;
     }

@@ -1,8 +1,8 @@
 /**
  * Building blocks of the rewriting passes: an index of producers and consumers, constant
- * lookup (initializers that cannot be overridden, Constant nodes), node and attribute
- * constructors, fresh names, opset imports, type inference through the checker, and the
- * replacement of a matched group of nodes by new ones.
+ * lookup (initializers that cannot be overridden, Constant nodes), attribute access, fresh
+ * names, opset imports, type inference through the checker, and the replacement of a matched
+ * group of nodes by new ones. Nodes and attributes are built with `../load/build.ts`.
  *
  * Nothing here caches across calls that change the graph: a pass rebuilds an index after each
  * rewrite (graphs are small enough that this costs little).
@@ -11,12 +11,13 @@
  */
 
 import type { Attribute, Graph, Model, Node, ValueInfo } from "../load/ir.ts";
-import { type ExternalDataReader, tensorFromProto, tensorToProto } from "../load/tensor_proto.ts";
+import { makeTensorProto, makeValueInfo } from "../load/build.ts";
+import { type ExternalDataReader, tensorFromProto } from "../load/tensor_proto.ts";
 import { NodeAttributes } from "../run/attributes.ts";
 import { checkModel } from "../check/checker.ts";
 import type { DataType } from "../tensor/dtype.ts";
 import { Tensor, toNumbers } from "../tensor/tensor.ts";
-import { type Dim, type ValueType, valueTypeToProto } from "../tensor/value_type.ts";
+import type { Dim, ValueType } from "../tensor/value_type.ts";
 import { nodeReads, pruneValueInfo, subgraphsOf } from "./_graph.ts";
 
 /** Canonical domain: "" for ai.onnx. */
@@ -224,73 +225,9 @@ export function near(a: number | undefined, b: number, rel = 1e-4): boolean {
 // Attributes and nodes
 // ---------------------------------------------------------------------------------------------
 
-function baseAttribute(name: string): Attribute {
-  return {
-    name,
-    refAttrName: "",
-    docString: "",
-    type: "UNDEFINED",
-    f: 0,
-    i: 0n,
-    s: new Uint8Array(0),
-    floats: [],
-    ints: [],
-    strings: [],
-    tensors: [],
-    graphs: [],
-    sparseTensors: [],
-    typeProtos: [],
-  };
-}
-
-/** Attribute constructors. */
-export const attr = {
-  /** An INT attribute. */
-  int(name: string, value: number | bigint): Attribute {
-    return { ...baseAttribute(name), type: "INT", i: BigInt(value) };
-  },
-  /** An INTS attribute. */
-  ints(name: string, values: readonly (number | bigint)[]): Attribute {
-    return { ...baseAttribute(name), type: "INTS", ints: values.map((v) => BigInt(v)) };
-  },
-  /** A FLOAT attribute. */
-  float(name: string, value: number): Attribute {
-    return { ...baseAttribute(name), type: "FLOAT", f: Math.fround(value) };
-  },
-  /** A FLOATS attribute. */
-  floats(name: string, values: readonly number[]): Attribute {
-    return { ...baseAttribute(name), type: "FLOATS", floats: values.map((v) => Math.fround(v)) };
-  },
-  /** A STRING attribute (UTF-8). */
-  string(name: string, value: string): Attribute {
-    return { ...baseAttribute(name), type: "STRING", s: new TextEncoder().encode(value) };
-  },
-};
-
 /** Typed attribute access for a node (see ops/types.ts `Attributes`). */
 export function attrsOf(node: Node): NodeAttributes {
   return new NodeAttributes(node);
-}
-
-/** Builds a node. */
-export function makeNode(
-  opType: string,
-  input: string[],
-  output: string[],
-  options: { name?: string; domain?: string; attrs?: Attribute[] } = {},
-): Node {
-  return {
-    input,
-    output,
-    name: options.name ?? "",
-    opType,
-    domain: options.domain ?? "",
-    overload: "",
-    attribute: options.attrs ?? [],
-    docString: "",
-    metadataProps: [],
-    deviceConfigurations: [],
-  };
 }
 
 /** Returns a copy of `attrs` with `replacement` in place of the attribute of the same name. */
@@ -338,17 +275,10 @@ export class Namer {
  * inputs, so one is added (such initializers are constants there, not overridable).
  */
 export function addInitializer(model: Model, g: Graph, t: Tensor, name: string): void {
-  const tp = tensorToProto(t, name);
+  const tp = makeTensorProto(t, name);
   protoTensors.set(tp, t);
   g.initializer.push(tp);
-  if (model.irVersion < 4) {
-    g.input.push({
-      name,
-      type: valueTypeToProto({ kind: "tensor", elemType: t.type, shape: [...t.dims] }),
-      docString: "",
-      metadataProps: [],
-    });
-  }
+  if (model.irVersion < 4) g.input.push(makeValueInfo(name, t.type, t.dims));
 }
 
 /** The model's opset version of a domain ("" or "ai.onnx" is the default domain). */

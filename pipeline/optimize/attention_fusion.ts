@@ -29,12 +29,12 @@
  */
 
 import type { Model, Node } from "../load/ir.ts";
+import { floatAttr, intAttr, intsAttr, makeNode } from "../load/build.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { Dim, ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
   addInitializer,
-  attr,
   attrsOf,
   Constants,
   describeNode,
@@ -44,7 +44,6 @@ import {
   inferTypes,
   intValues,
   isOp,
-  makeNode,
   Namer,
   onlyReadBy,
   opsetVersion,
@@ -327,10 +326,11 @@ function emit(model: Model, m: Match, namer: Namer): Node[] {
   const toBsE = (view: HeadsView, r: Roles, what: string) => {
     if (r.batch === "A0") return view.src;
     const name = namer.fresh(`${base}_${what}_bse`);
-    out.push(makeNode("Transpose", [view.src], [name], {
-      name: namer.fresh(`${base}_${what}_Transpose`),
-      attrs: [attr.ints("perm", [1, 0, 2])],
-    }));
+    out.push(
+      makeNode("Transpose", [view.src], [name], [intsAttr("perm", [1, 0, 2])], {
+        name: namer.fresh(`${base}_${what}_Transpose`),
+      }),
+    );
     return name;
   };
   const q = toBsE(m.q, m.qRoles, "q");
@@ -339,20 +339,18 @@ function emit(model: Model, m: Match, namer: Namer): Node[] {
   const final = m.reshape.output[0];
   const direct = !m.seqFirst && !m.target2d;
   let y = direct ? final : namer.fresh(`${base}_attention`);
-  out.push(makeNode("Attention", m.mask ? [q, k, v, m.mask] : [q, k, v], [y], {
-    name: namer.fresh(`${base}_Attention`),
-    attrs: [
-      attr.int("q_num_heads", m.q.H),
-      attr.int("kv_num_heads", m.k.H),
-      attr.float("scale", m.scale),
-    ],
-  }));
+  out.push(makeNode("Attention", m.mask ? [q, k, v, m.mask] : [q, k, v], [y], [
+    intAttr("q_num_heads", m.q.H),
+    intAttr("kv_num_heads", m.k.H),
+    floatAttr("scale", m.scale),
+  ], { name: namer.fresh(`${base}_Attention`) }));
   if (m.seqFirst) {
     const t = m.target2d ? namer.fresh(`${base}_sbe`) : final;
-    out.push(makeNode("Transpose", [y], [t], {
-      name: namer.fresh(`${base}_out_Transpose`),
-      attrs: [attr.ints("perm", [1, 0, 2])],
-    }));
+    out.push(
+      makeNode("Transpose", [y], [t], [intsAttr("perm", [1, 0, 2])], {
+        name: namer.fresh(`${base}_out_Transpose`),
+      }),
+    );
     y = t;
   }
   if (m.target2d) {
@@ -363,7 +361,7 @@ function emit(model: Model, m: Match, namer: Namer): Node[] {
       new Tensor("int64", BigInt64Array.from(m.target2d, BigInt), [2]),
       shapeName,
     );
-    out.push(makeNode("Reshape", [y, shapeName], [final], { name: m.reshape.name }));
+    out.push(makeNode("Reshape", [y, shapeName], [final], [], { name: m.reshape.name }));
   }
   return out;
 }

@@ -12,6 +12,7 @@
  */
 
 import type { Model } from "../load/ir.ts";
+import { makeValueInfo } from "../load/build.ts";
 import type { LoadedModel } from "../load/load.ts";
 import type { ExternalDataReader } from "../load/tensor_proto.ts";
 import { InputError, ModelFormatError } from "../errors.ts";
@@ -178,10 +179,7 @@ export async function calibrateRanges(
     ...model,
     graph: {
       ...g,
-      output: [
-        ...g.output,
-        ...extra.map((name) => ({ name, docString: "", metadataProps: [] })),
-      ],
+      output: [...g.output, ...extra.map((name) => makeValueInfo(name))],
     },
   };
   const loaded: LoadedModel = {

@@ -16,10 +16,10 @@
  */
 
 import type { Attribute, Model, Node } from "../load/ir.ts";
+import { floatsAttr, makeNode, stringAttr } from "../load/build.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
-  attr,
   attrsOf,
   Constants,
   describeNode,
@@ -28,7 +28,6 @@ import {
   indexGraph,
   inferTypes,
   isOp,
-  makeNode,
   MS_DOMAIN,
   onlyReadBy,
   opsetVersion,
@@ -106,12 +105,11 @@ function fuseOne(
     const inputs = [conv.input[0], conv.input[1], conv.input[2] ?? ""];
     if (z) inputs.push(z);
     while (inputs.length > 1 && inputs[inputs.length - 1] === "") inputs.pop();
-    const attrs: Attribute[] = [...conv.attribute, attr.string("activation", act.name)];
-    if (act.params.length) attrs.push(attr.floats("activation_params", act.params));
-    const fused = makeNode("FusedConv", inputs, [next.output[0]], {
+    const attrs: Attribute[] = [...conv.attribute, stringAttr("activation", act.name)];
+    if (act.params.length) attrs.push(floatsAttr("activation_params", act.params));
+    const fused = makeNode("FusedConv", inputs, [next.output[0]], attrs, {
       name: conv.name,
       domain: MS_DOMAIN,
-      attrs,
     });
     replaceNodes(g, add ? [conv, add, next] : [conv, next], [fused], next);
     ensureOpset(model, MS_DOMAIN, 1);

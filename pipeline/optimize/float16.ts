@@ -31,6 +31,7 @@
  */
 
 import type { Model, Node, TensorProto, ValueInfo } from "../load/ir.ts";
+import { intAttr, makeNode, tensorAttr } from "../load/build.ts";
 import { type ExternalDataReader, tensorFromProto, tensorToProto } from "../load/tensor_proto.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { ValueType } from "../tensor/value_type.ts";
@@ -42,11 +43,8 @@ import {
   defaultOpset,
   DT,
   inferValueTypes,
-  intAttr,
   isDefaultDomain,
-  makeNode,
   NameScope,
-  tensorAttr,
   tensorBytes,
 } from "./quantize_graph.ts";
 
@@ -377,9 +375,9 @@ export function convertToFloat16(
     if (!c) {
       c = names.fresh(`${name}_float${to}`);
       casts.set(key, c);
-      const cast = makeNode("Cast", [name], [c], names.fresh(`${name}_cast_float${to}`), [
+      const cast = makeNode("Cast", [name], [c], [
         intAttr("to", to === 16 ? DT.float16 : DT.float32),
-      ]);
+      ], { name: names.fresh(`${name}_cast_float${to}`) });
       out.push(cast);
       inserted.add(cast);
       report.casts++;
@@ -415,9 +413,9 @@ export function convertToFloat16(
       p.output = p.output.map((x) => (x === o.name ? inner : x));
       renameReads(g, o.name, inner, false);
       prec.set(inner, have);
-      const cast = makeNode("Cast", [inner], [o.name], names.fresh(`${o.name}_cast_float${want}`), [
+      const cast = makeNode("Cast", [inner], [o.name], [
         intAttr("to", want === 16 ? DT.float16 : DT.float32),
-      ]);
+      ], { name: names.fresh(`${o.name}_cast_float${want}`) });
       g.node.push(cast);
       inserted.add(cast);
       report.casts++;

@@ -15,10 +15,10 @@
  */
 
 import type { Model, Node } from "../load/ir.ts";
+import { makeNode, stringAttr } from "../load/build.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
-  attr,
   Constants,
   describeNode,
   elemTypeOf,
@@ -27,7 +27,6 @@ import {
   indexGraph,
   inferTypes,
   isOp,
-  makeNode,
   MS_DOMAIN,
   near,
   onlyReadBy,
@@ -191,12 +190,14 @@ function fuseOne(
     const name = m.nodes[0].name ? `${m.nodes[0].name}_Gelu` : "";
     let fused: Node;
     if (opset >= 20) {
-      fused = makeNode("Gelu", [m.x], [m.out], {
+      fused = makeNode("Gelu", [m.x], [m.out], m.tanh ? [stringAttr("approximate", "tanh")] : [], {
         name,
-        attrs: m.tanh ? [attr.string("approximate", "tanh")] : [],
       });
     } else {
-      fused = makeNode(m.tanh ? "FastGelu" : "Gelu", [m.x], [m.out], { name, domain: MS_DOMAIN });
+      fused = makeNode(m.tanh ? "FastGelu" : "Gelu", [m.x], [m.out], [], {
+        name,
+        domain: MS_DOMAIN,
+      });
       ensureOpset(model, MS_DOMAIN, 1);
     }
     replaceNodes(g, m.nodes, [fused], m.last);

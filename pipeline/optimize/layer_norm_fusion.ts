@@ -23,12 +23,12 @@
  */
 
 import type { Model, Node } from "../load/ir.ts";
+import { floatAttr, intAttr, makeNode } from "../load/build.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
   addInitializer,
-  attr,
   attrsOf,
   Constants,
   describeNode,
@@ -38,7 +38,6 @@ import {
   inferTypes,
   intValues,
   isOp,
-  makeNode,
   Namer,
   onlyReadBy,
   opsetVersion,
@@ -207,10 +206,10 @@ function fuseOne(
       addInitializer(model, g, m.beta, bName);
       inputs.push(bName);
     }
-    const ln = makeNode("LayerNormalization", inputs, [m.out], {
-      name: m.nodes[0].name ? `${m.nodes[0].name}_LayerNorm` : "",
-      attrs: [attr.int("axis", m.axis), attr.float("epsilon", m.eps)],
-    });
+    const ln = makeNode("LayerNormalization", inputs, [m.out], [
+      intAttr("axis", m.axis),
+      floatAttr("epsilon", m.eps),
+    ], { name: m.nodes[0].name ? `${m.nodes[0].name}_LayerNorm` : "" });
     replaceNodes(g, m.nodes, [ln], m.last);
     return `fused ${m.nodes.length} nodes from ${describeNode(m.nodes[0])} to ${
       describeNode(m.last)

@@ -8,6 +8,7 @@
  */
 
 import type { Model } from "../load/ir.ts";
+import { makeNode } from "../load/build.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
@@ -16,7 +17,6 @@ import {
   indexGraph,
   inferTypes,
   isOp,
-  makeNode,
   onlyReadBy,
   opsetVersion,
   replaceNodes,
@@ -44,7 +44,7 @@ function fuseOne(model: Model, types: ReadonlyMap<string, ValueType>): string | 
       if (!c || c.length > 2 || elemTypeOf(types, cName) !== type) continue;
       const off = 2 - c.length;
       if (!c.every((d, i) => d === 1 || sameDim(d, y[off + i]))) continue;
-      const gemm = makeNode("Gemm", [mm.input[0], mm.input[1], cName], [add.output[0]], {
+      const gemm = makeNode("Gemm", [mm.input[0], mm.input[1], cName], [add.output[0]], [], {
         name: mm.name || add.name,
       });
       replaceNodes(g, [mm, add], [gemm], add);

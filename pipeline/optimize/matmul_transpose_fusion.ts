@@ -14,10 +14,10 @@
  */
 
 import type { Model, Node } from "../load/ir.ts";
+import { floatAttr, intAttr, makeNode } from "../load/build.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
-  attr,
   attrsOf,
   canonicalDomain,
   Constants,
@@ -28,7 +28,6 @@ import {
   indexGraph,
   inferTypes,
   isOp,
-  makeNode,
   MS_DOMAIN,
   onlyReadBy,
   replaceNodes,
@@ -116,15 +115,11 @@ function fuseOne(
       }
     }
     if (!removed.length) continue;
-    const node = makeNode("FusedMatMul", inputs, [out], {
-      name: mm.name,
-      domain: MS_DOMAIN,
-      attrs: [
-        attr.float("alpha", alpha),
-        attr.int("transA", trans[0]),
-        attr.int("transB", trans[1]),
-      ],
-    });
+    const node = makeNode("FusedMatMul", inputs, [out], [
+      floatAttr("alpha", alpha),
+      intAttr("transA", trans[0]),
+      intAttr("transB", trans[1]),
+    ], { name: mm.name, domain: MS_DOMAIN });
     replaceNodes(g, [mm, ...removed], [node], last, [out]);
     ensureOpset(model, MS_DOMAIN, 1);
     return `fused ${describeNode(mm)} with ${

@@ -32,6 +32,7 @@
  */
 
 import type { Graph, Model, Node } from "../load/ir.ts";
+import { intAttr, intsAttr, makeNode } from "../load/build.ts";
 import type { ExternalDataReader } from "../load/tensor_proto.ts";
 import { InputError, UnsupportedError } from "../errors.ts";
 import type { Value } from "../tensor/tensor.ts";
@@ -50,11 +51,8 @@ import {
   floatTensor,
   floatValues,
   inferValueTypes,
-  intAttr,
-  intsAttr,
   intTensor,
   isDefaultDomain,
-  makeNode,
   NameScope,
   tensorElemType,
 } from "./quantize_graph.ts";
@@ -349,7 +347,11 @@ function dynamicQuantize(
         names.fresh(`${c.x}_zero_point`),
       ];
       dql.set(c.x, q);
-      out.push(makeNode("DynamicQuantizeLinear", [c.x], q, names.fresh(`${c.x}_QuantizeLinear`)));
+      out.push(
+        makeNode("DynamicQuantizeLinear", [c.x], q, [], {
+          name: names.fresh(`${c.x}_QuantizeLinear`),
+        }),
+      );
     }
     const [xq, xs, xzp] = q;
     const isConv = node.opType === "Conv";
@@ -400,15 +402,23 @@ function dynamicQuantize(
     const acc = names.fresh(`${base}_output_int32`);
     if (isConv) {
       out.push(
-        makeNode("ConvInteger", inputs, [acc], names.fresh(`${base}_quant`), convAttributes(node)),
+        makeNode("ConvInteger", inputs, [acc], convAttributes(node), {
+          name: names.fresh(`${base}_quant`),
+        }),
       );
     } else {
-      out.push(makeNode("MatMulInteger", inputs, [acc], names.fresh(`${base}_quant`)));
+      out.push(
+        makeNode("MatMulInteger", inputs, [acc], [], { name: names.fresh(`${base}_quant`) }),
+      );
     }
     const accF = names.fresh(`${base}_output_float`);
-    out.push(makeNode("Cast", [acc], [accF], names.fresh(`${base}_cast`), [intAttr("to", 1)]));
+    out.push(
+      makeNode("Cast", [acc], [accF], [intAttr("to", 1)], { name: names.fresh(`${base}_cast`) }),
+    );
     const scale = names.fresh(`${base}_combined_scale`);
-    out.push(makeNode("Mul", [xs, wsName], [scale], names.fresh(`${base}_scale_mul`)));
+    out.push(
+      makeNode("Mul", [xs, wsName], [scale], [], { name: names.fresh(`${base}_scale_mul`) }),
+    );
     const y = node.output[0];
     // Bias: Conv's B as [M, 1, ...], Gemm's C times beta.
     let bias: string | undefined;
@@ -431,10 +441,12 @@ function dynamicQuantize(
           bias = names.fresh(`${bIn}_unsqueezed`);
           out.push(
             opset >= 13
-              ? makeNode("Unsqueeze", [bIn, axes], [bias], names.fresh(`${base}_bias_unsqueeze`))
-              : makeNode("Unsqueeze", [bIn], [bias], names.fresh(`${base}_bias_unsqueeze`), [
+              ? makeNode("Unsqueeze", [bIn, axes], [bias], [], {
+                name: names.fresh(`${base}_bias_unsqueeze`),
+              })
+              : makeNode("Unsqueeze", [bIn], [bias], [
                 intsAttr("axes", ax),
-              ]),
+              ], { name: names.fresh(`${base}_bias_unsqueeze`) }),
           );
         }
       } else {
@@ -450,8 +462,12 @@ function dynamicQuantize(
       }
     }
     const scaled = bias ? names.fresh(`${base}_output_scaled`) : y;
-    out.push(makeNode("Mul", [accF, scale], [scaled], names.fresh(`${base}_output_mul`)));
-    if (bias) out.push(makeNode("Add", [scaled, bias], [y], names.fresh(`${base}_bias_add`)));
+    out.push(
+      makeNode("Mul", [accF, scale], [scaled], [], { name: names.fresh(`${base}_output_mul`) }),
+    );
+    if (bias) {
+      out.push(makeNode("Add", [scaled, bias], [y], [], { name: names.fresh(`${base}_bias_add`) }));
+    }
   }
   g.node = out;
   dropUnusedInitializers(g, replaced);
@@ -551,20 +567,14 @@ async function staticQuantizeAsync(
       g.initializer.push(floatTensor(sName, [scale], []));
       g.initializer.push(intTensor(zName, actType, [zeroPoint], []));
       out.push(
-        makeNode(
-          "QuantizeLinear",
-          [c.x, sName, zName],
-          [qName],
-          names.fresh(`${c.x}_QuantizeLinear`),
-        ),
+        makeNode("QuantizeLinear", [c.x, sName, zName], [qName], [], {
+          name: names.fresh(`${c.x}_QuantizeLinear`),
+        }),
       );
       out.push(
-        makeNode(
-          "DequantizeLinear",
-          [qName, sName, zName],
-          [dqName],
-          names.fresh(`${c.x}_DequantizeLinear`),
-        ),
+        makeNode("DequantizeLinear", [qName, sName, zName], [dqName], [], {
+          name: names.fresh(`${c.x}_DequantizeLinear`),
+        }),
       );
       a = { dq: dqName, scale };
       qdq.set(c.x, a);
@@ -592,13 +602,9 @@ async function staticQuantizeAsync(
       g.initializer.push(intTensor(wz, wType, qw.zeroPoints, pDims));
       const axisAttr = axis === undefined ? [] : [intAttr("axis", axis)];
       out.push(
-        makeNode(
-          "DequantizeLinear",
-          [wq, ws, wz],
-          [wdq],
-          names.fresh(`${c.wName}_DequantizeLinear`),
-          axisAttr,
-        ),
+        makeNode("DequantizeLinear", [wq, ws, wz], [wdq], axisAttr, {
+          name: names.fresh(`${c.wName}_DequantizeLinear`),
+        }),
       );
       floatBytes += c.w.length * 4;
       quantBytes += c.w.length + qw.scales.length * 5;
@@ -640,8 +646,8 @@ async function staticQuantizeAsync(
             "DequantizeLinear",
             [bqName, bsName],
             [bdq],
-            names.fresh(`${bIn}_DequantizeLinear`),
             uniform ? [] : [intAttr("axis", 0)],
+            { name: names.fresh(`${bIn}_DequantizeLinear`) },
           ),
         );
         node.input[2] = bdq;

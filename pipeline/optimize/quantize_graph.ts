@@ -1,15 +1,17 @@
 /**
- * Graph-building helpers shared by the quantization and float16 conversion passes: node and
- * attribute constructors, unique names over a whole model, reading constant tensors
- * (initializers and `Constant` nodes), value types from the checker's inference, parameter
- * byte counts, and raising a model's default-domain opset to 13 (the first opset with
- * per-axis QuantizeLinear/DequantizeLinear) while keeping its meaning.
+ * Graph-building helpers shared by the quantization and float16 conversion passes (nodes and
+ * attributes themselves come from `../load/build.ts`): attribute readers, unique names over a
+ * whole model, reading constant tensors (initializers and `Constant` nodes), value types from
+ * the checker's inference, parameter byte counts, and raising a model's default-domain opset
+ * to 13 (the first opset with per-axis QuantizeLinear/DequantizeLinear) while keeping its
+ * meaning.
  *
  * @module
  */
 
-import type { Attribute, Graph, Model, Node, TensorProto } from "../load/ir.ts";
-import { type ExternalDataReader, tensorFromProto, tensorToProto } from "../load/tensor_proto.ts";
+import type { Graph, Model, Node, TensorProto } from "../load/ir.ts";
+import { intAttr, makeNode, makeTensorProto } from "../load/build.ts";
+import { type ExternalDataReader, tensorFromProto } from "../load/tensor_proto.ts";
 import { checkModel } from "../check/checker.ts";
 import { UnsupportedError } from "../errors.ts";
 import { type DataType, dataTypeFromCode, storageBytes } from "../tensor/dtype.ts";
@@ -30,62 +32,6 @@ export const DT = {
 /** True for the default (ai.onnx) domain. */
 export function isDefaultDomain(domain: string): boolean {
   return domain === "" || domain === "ai.onnx";
-}
-
-function baseAttribute(name: string): Attribute {
-  return {
-    name,
-    refAttrName: "",
-    docString: "",
-    type: "UNDEFINED",
-    f: 0,
-    i: 0n,
-    s: new Uint8Array(0),
-    floats: [],
-    ints: [],
-    strings: [],
-    tensors: [],
-    graphs: [],
-    sparseTensors: [],
-    typeProtos: [],
-  };
-}
-
-/** An INT attribute. */
-export function intAttr(name: string, value: number): Attribute {
-  return { ...baseAttribute(name), type: "INT", i: BigInt(value) };
-}
-
-/** An INTS attribute. */
-export function intsAttr(name: string, values: readonly number[]): Attribute {
-  return { ...baseAttribute(name), type: "INTS", ints: values.map(BigInt) };
-}
-
-/** A TENSOR attribute. */
-export function tensorAttr(name: string, t: TensorProto): Attribute {
-  return { ...baseAttribute(name), type: "TENSOR", t };
-}
-
-/** A node of the default domain. */
-export function makeNode(
-  opType: string,
-  input: string[],
-  output: string[],
-  name: string,
-  attribute: Attribute[] = [],
-): Node {
-  return {
-    input,
-    output,
-    name,
-    opType,
-    domain: "",
-    overload: "",
-    attribute,
-    docString: "",
-    metadataProps: [],
-    deviceConfigurations: [],
-  };
 }
 
 /** Reads an INT attribute (default when absent). */
@@ -173,7 +119,7 @@ export function floatValues(
 
 /** A float32 initializer. */
 export function floatTensor(name: string, values: ArrayLike<number>, dims: number[]): TensorProto {
-  return tensorToProto(new Tensor("float32", Float32Array.from(values), dims), name);
+  return makeTensorProto(new Tensor("float32", Float32Array.from(values), dims), name);
 }
 
 /** An initializer of an integer type. */
@@ -190,7 +136,7 @@ export function intTensor(
     : type === "int8"
     ? Int8Array.from(values)
     : Uint8Array.from(values);
-  return tensorToProto(new Tensor(type, data, dims), name);
+  return makeTensorProto(new Tensor(type, data, dims), name);
 }
 
 /** Types of the main graph's values (declared or inferred by the checker), by name. */
@@ -362,11 +308,11 @@ export function upgradeOpsetTo13(
           const shape = names.fresh(`${base}_input_shape`);
           const flat = names.fresh(`${base}_flat`);
           const flatOut = names.fresh(`${base}_flat_out`);
-          out.push(makeNode("Shape", [x], [shape], names.fresh(`${base}_shape`)));
+          out.push(makeNode("Shape", [x], [shape], [], { name: names.fresh(`${base}_shape`) }));
           out.push(
-            makeNode("Flatten", [x], [flat], names.fresh(`${base}_flatten`), [
+            makeNode("Flatten", [x], [flat], [
               intAttr("axis", axis),
-            ]),
+            ], { name: names.fresh(`${base}_flatten`) }),
           );
           node.attribute = [
             ...node.attribute.filter((a) => a.name !== "axis"),
@@ -375,7 +321,11 @@ export function upgradeOpsetTo13(
           node.input = [flat];
           node.output = [flatOut];
           out.push(node);
-          out.push(makeNode("Reshape", [flatOut, shape], [y], names.fresh(`${base}_reshape`)));
+          out.push(
+            makeNode("Reshape", [flatOut, shape], [y], [], {
+              name: names.fresh(`${base}_reshape`),
+            }),
+          );
           details.push(`${label}: wrapped in Flatten/Reshape to keep its opset-${from} axis`);
           break;
         }

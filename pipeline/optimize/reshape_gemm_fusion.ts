@@ -19,6 +19,7 @@
  */
 
 import type { Model } from "../load/ir.ts";
+import { makeNode } from "../load/build.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
@@ -30,7 +31,6 @@ import {
   inferTypes,
   intValues,
   isOp,
-  makeNode,
   Namer,
   onlyReadBy,
   replaceNodes,
@@ -92,12 +92,12 @@ function fuseOne(
     const nodes = [];
     if (cName) {
       const mid = namer.fresh(`${out}_matmul`);
-      nodes.push(makeNode("MatMul", [x, bName], [mid], { name: gemm.name }));
+      nodes.push(makeNode("MatMul", [x, bName], [mid], [], { name: gemm.name }));
       nodes.push(
-        makeNode("Add", [mid, cName], [out], { name: gemm.name ? `${gemm.name}_bias` : "" }),
+        makeNode("Add", [mid, cName], [out], [], { name: gemm.name ? `${gemm.name}_bias` : "" }),
       );
     } else {
-      nodes.push(makeNode("MatMul", [x, bName], [out], { name: gemm.name }));
+      nodes.push(makeNode("MatMul", [x, bName], [out], [], { name: gemm.name }));
       cName = "";
     }
     replaceNodes(g, [r1, gemm, r2], nodes, r2);

@@ -16,12 +16,12 @@
  */
 
 import type { Graph, Model, Node } from "../load/ir.ts";
+import { intAttr, intsAttr } from "../load/build.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { ValueType } from "../tensor/value_type.ts";
 import type { Pass, PassContext, PassResult } from "./mod.ts";
 import {
   addInitializer,
-  attr,
   attrsOf,
   canonicalDomain,
   Constants,
@@ -231,7 +231,7 @@ class Sinker {
           details.push(`cancelled ${describeNode(node)} against the Transpose pushed down to it`);
         } else {
           node.input = [src];
-          node.attribute = withAttribute(node.attribute, attr.ints("perm", composed));
+          node.attribute = withAttribute(node.attribute, intsAttr("perm", composed));
           details.push(`merged the Transpose pushed down into ${describeNode(node)}`);
         }
         continue;
@@ -259,7 +259,7 @@ class Sinker {
         node.input[3] = fresh;
       }
       if (rd.axis !== undefined) {
-        node.attribute = withAttribute(node.attribute, attr.int("axis", rd.axis));
+        node.attribute = withAttribute(node.attribute, intAttr("axis", rd.axis));
       }
       const out = node.output[0];
       const untransposed = namer.fresh(`${out}_untransposed`);
@@ -285,7 +285,7 @@ function simplifyPairs(g: Graph, details: string[]): boolean {
         node.attribute = [];
         details.push(`cancelled ${describeNode(inner)} and ${describeNode(node)}`);
       } else {
-        node.attribute = withAttribute(node.attribute, attr.ints("perm", composed));
+        node.attribute = withAttribute(node.attribute, intsAttr("perm", composed));
         details.push(`merged ${describeNode(inner)} into ${describeNode(node)}`);
       }
       return true;
@@ -297,7 +297,7 @@ function simplifyPairs(g: Graph, details: string[]): boolean {
         if (!t || !p || p.length !== 2 || p[0] !== 1) continue;
         node.input[i] = t.input[0];
         const flag = attrsOf(node).int(key, 0) !== 0 ? 0 : 1;
-        node.attribute = withAttribute(node.attribute, attr.int(key, flag));
+        node.attribute = withAttribute(node.attribute, intAttr(key, flag));
         details.push(`absorbed ${describeNode(t)} into ${describeNode(node)} (${key} = ${flag})`);
         return true;
       }

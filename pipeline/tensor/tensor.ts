@@ -176,14 +176,16 @@ export class Tensor {
       dispose?: () => void;
     },
   ): Tensor {
-    const t = Object.create(Tensor.prototype) as Tensor;
-    Object.assign(t, {
-      type: options.dataType,
-      dims: Object.freeze([...options.dims]),
-      data: allocate(options.dataType, 0),
-      location: "gpu-buffer",
-      gpuBuffer: buffer,
-    });
+    const t = new Tensor(options.dataType, allocate(options.dataType, 0), [0]);
+    const dims = Object.freeze([...options.dims]);
+    for (const d of dims) {
+      if (!Number.isInteger(d) || d < 0) {
+        throw new RangeError(`Tensor dims must be non-negative integers, got [${dims}]`);
+      }
+    }
+    Object.defineProperty(t, "dims", { value: dims, enumerable: true });
+    Object.defineProperty(t, "location", { value: "gpu-buffer", enumerable: true });
+    Object.defineProperty(t, "gpuBuffer", { value: buffer, enumerable: true });
     t.#download = options.download;
     t.#dispose = options.dispose;
     return t;
@@ -206,8 +208,11 @@ export class Tensor {
     this.#dispose?.();
   }
 
-  /** Returns a tensor with the same data and another shape of the same size. */
+  /** Returns a tensor with the same data and another shape of the same size (CPU only). */
   reshape(dims: readonly number[]): Tensor {
+    if (this.location !== "cpu") {
+      throw new TypeError("Cannot reshape a GPU tensor in place: read it with getData() first");
+    }
     return new Tensor(this.type, this.data, dims);
   }
 

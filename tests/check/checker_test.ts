@@ -9,21 +9,17 @@ import { assertValidModel, checkModel, formatFinding } from "../../pipeline/chec
 import type { CheckReport } from "../../pipeline/check/checker.ts";
 import { CheckError, type Finding } from "../../pipeline/errors.ts";
 import type { Model, Node } from "../../pipeline/load/ir.ts";
+import {
+  intAttr,
+  intsAttr,
+  makeFunction,
+  makeGraph,
+  makeNode,
+  makeValueInfo,
+} from "../../pipeline/load/build.ts";
 import { emptyTensorProto } from "../../pipeline/load/proto.ts";
 import { formatValueType } from "../../pipeline/tensor/value_type.ts";
-import {
-  attr,
-  floatInit,
-  func,
-  graph,
-  info,
-  int,
-  int64Init,
-  ints,
-  model,
-  node,
-  tinyCnn,
-} from "./_build.ts";
+import { attr, floatInit, int64Init, model, tinyCnn } from "./_build.ts";
 
 function listing(r: CheckReport): string {
   return r.findings.map(formatFinding).join("\n") || "(no findings)";
@@ -77,7 +73,7 @@ Deno.test("a valid hand-built CNN has no findings and inferred symbolic shapes",
 
 Deno.test("without fullCheck, no inference runs and no types are reported", () => {
   const m = tinyCnn();
-  m.graph!.valueInfo = [info("c", 1, ["N", 5, 8, 8])]; // would be a shape conflict
+  m.graph!.valueInfo = [makeValueInfo("c", 1, ["N", 5, 8, 8])]; // would be a shape conflict
   const r = checkModel(m);
   assert.equal(r.ok, true, listing(r));
   assert.equal(r.inferredTypes, undefined);
@@ -128,7 +124,7 @@ const DAMAGES: Damage[] = [
   },
   {
     name: "unknown attribute",
-    apply: (m) => void nodeNamed(m, "relu").attribute.push(int("alpha", 1)),
+    apply: (m) => void nodeNamed(m, "relu").attribute.push(intAttr("alpha", 1)),
     code: "unknown-attribute",
     node: "relu",
   },
@@ -136,14 +132,14 @@ const DAMAGES: Damage[] = [
     name: "wrong attribute type",
     apply: (m) => {
       const conv = nodeNamed(m, "conv");
-      conv.attribute = [int("kernel_shape", 3), ints("pads", [1, 1, 1, 1])];
+      conv.attribute = [intAttr("kernel_shape", 3), intsAttr("pads", [1, 1, 1, 1])];
     },
     code: "attribute-type",
     node: "conv",
   },
   {
     name: "missing required attribute",
-    apply: (m) => void (nodeNamed(m, "pool").attribute = [ints("strides", [2, 2])]),
+    apply: (m) => void (nodeNamed(m, "pool").attribute = [intsAttr("strides", [2, 2])]),
     code: "missing-attribute",
     node: "pool",
   },
@@ -158,7 +154,7 @@ const DAMAGES: Damage[] = [
   },
   {
     name: "duplicate attribute",
-    apply: (m) => void nodeNamed(m, "pool").attribute.push(ints("strides", [1, 1])),
+    apply: (m) => void nodeNamed(m, "pool").attribute.push(intsAttr("strides", [1, 1])),
     code: "duplicate-attribute",
     node: "pool",
   },
@@ -235,7 +231,7 @@ const DAMAGES: Damage[] = [
   },
   {
     name: "graph output not produced",
-    apply: (m) => void (m.graph!.output = [info("Z", 1, ["N", 64])]),
+    apply: (m) => void (m.graph!.output = [makeValueInfo("Z", 1, ["N", 64])]),
     code: "graph-output",
     graph: "main",
   },
@@ -247,7 +243,7 @@ const DAMAGES: Damage[] = [
   },
   {
     name: "empty graph input name",
-    apply: (m) => void m.graph!.input.push(info("", 1, [1])),
+    apply: (m) => void m.graph!.input.push(makeValueInfo("", 1, [1])),
     code: "empty-name",
   },
   {
@@ -271,29 +267,43 @@ const DAMAGES: Damage[] = [
   },
   {
     name: "shape conflict between value_info and inferred shape",
-    apply: (m) => void (m.graph!.valueInfo = [info("c", 1, ["N", 5, 8, 8])]),
+    apply: (m) => void (m.graph!.valueInfo = [makeValueInfo("c", 1, ["N", 5, 8, 8])]),
     code: "shape-conflict",
     node: "conv",
   },
   {
     name: "rank conflict between graph output and inferred shape",
-    apply: (m) => void (m.graph!.output = [info("Y", 1, ["N", 8, 8])]),
+    apply: (m) => void (m.graph!.output = [makeValueInfo("Y", 1, ["N", 8, 8])]),
     code: "shape-conflict",
     node: "reshape",
   },
   {
     name: "element type conflict between value_info and inferred type",
-    apply: (m) => void (m.graph!.valueInfo = [info("c", 6, ["N", 4, 8, 8])]),
+    apply: (m) => void (m.graph!.valueInfo = [makeValueInfo("c", 6, ["N", 4, 8, 8])]),
     code: "type-conflict",
     node: "conv",
   },
   {
     name: "duplicate function name",
     apply: (m) => {
-      const body = [node("Relu", ["x"], ["y"])];
+      const body = [makeNode("Relu", ["x"], ["y"])];
       m.functions = [
-        func("MyRelu", "local", ["x"], ["y"], body),
-        func("MyRelu", "local", ["x"], ["y"], body),
+        makeFunction({
+          name: "MyRelu",
+          domain: "local",
+          input: ["x"],
+          output: ["y"],
+          node: body,
+          opsetImport: [{ domain: "", version: 17 }],
+        }),
+        makeFunction({
+          name: "MyRelu",
+          domain: "local",
+          input: ["x"],
+          output: ["y"],
+          node: body,
+          opsetImport: [{ domain: "", version: 17 }],
+        }),
       ];
       m.opsetImport.push({ domain: "local", version: 1 });
     },
@@ -302,8 +312,8 @@ const DAMAGES: Damage[] = [
   {
     name: "reshape to an impossible element count",
     apply: (m) => {
-      m.graph!.input = [info("X", 1, [2, 3, 8, 8])]; // 2*4*4*4 = 128 elements reach Reshape
-      m.graph!.output = [info("Y", 1)];
+      m.graph!.input = [makeValueInfo("X", 1, [2, 3, 8, 8])]; // 2*4*4*4 = 128 elements reach Reshape
+      m.graph!.output = [makeValueInfo("Y", 1)];
       m.graph!.valueInfo = [];
       m.graph!.initializer[2] = int64Init("shape", [5, -1]);
     },
@@ -315,7 +325,7 @@ const DAMAGES: Damage[] = [
     apply: (m) => {
       m.opsetImport = [{ domain: "", version: 10 }];
       m.graph!.node.push(
-        node("Upsample", ["p", "scales"], ["u"], { name: "up" }),
+        makeNode("Upsample", ["p", "scales"], ["u"], [], { name: "up" }),
       );
       m.graph!.initializer.push({
         ...emptyTensorProto(1, [4], "scales"),
@@ -331,7 +341,9 @@ const DAMAGES: Damage[] = [
     name: "unknown custom domain",
     apply: (m) => {
       m.opsetImport.push({ domain: "com.example", version: 1 });
-      m.graph!.node.push(node("Fancy", ["p"], ["q"], { name: "fancy", domain: "com.example" }));
+      m.graph!.node.push(
+        makeNode("Fancy", ["p"], ["q"], [], { name: "fancy", domain: "com.example" }),
+      );
     },
     code: "unknown-op",
     node: "fancy",
@@ -340,7 +352,7 @@ const DAMAGES: Damage[] = [
   },
   {
     name: "initializer also listed as input (IR >= 4)",
-    apply: (m) => void m.graph!.input.push(info("B", 1, [4])),
+    apply: (m) => void m.graph!.input.push(makeValueInfo("B", 1, [4])),
     code: "initializer-in-input",
     severity: "warning",
     ok: true,
@@ -377,12 +389,12 @@ for (const d of DAMAGES) {
 Deno.test("several damages at once give every finding, not only the first", () => {
   const m = tinyCnn();
   m.irVersion = 0;
-  nodeNamed(m, "conv").attribute.push(int("bogus", 1));
+  nodeNamed(m, "conv").attribute.push(intAttr("bogus", 1));
   nodeNamed(m, "relu").opType = "Relux";
-  nodeNamed(m, "pool").attribute = [ints("strides", [2, 2])];
-  m.graph!.valueInfo = [info("c", 1, ["N", 5, 8, 8])];
+  nodeNamed(m, "pool").attribute = [intsAttr("strides", [2, 2])];
+  m.graph!.valueInfo = [makeValueInfo("c", 1, ["N", 5, 8, 8])];
   nodeNamed(m, "reshape").input = ["p", "missing_shape"];
-  m.graph!.output.push(info("never", 1, [1]));
+  m.graph!.output.push(makeValueInfo("never", 1, [1]));
   const r = full(m);
   expectFinding(r, "ir-version");
   expectFinding(r, "unknown-attribute", { node: "conv" });
@@ -407,27 +419,24 @@ Deno.test("unnamed nodes are named by their index", () => {
 
 /** X[2,3] float, cond bool: If(cond) then Add(X, X) else Neg(X) → Y. */
 function ifModel(): Model {
-  const thenG = graph({
+  const thenG = makeGraph({
     name: "then",
-    node: [node("Add", ["X", "X"], ["t"])],
-    output: [info("t", 1)],
+    node: [makeNode("Add", ["X", "X"], ["t"])],
+    output: [makeValueInfo("t", 1)],
   });
-  const elseG = graph({
+  const elseG = makeGraph({
     name: "else",
-    node: [node("Neg", ["X"], ["e"])],
-    output: [info("e", 1)],
+    node: [makeNode("Neg", ["X"], ["e"])],
+    output: [makeValueInfo("e", 1)],
   });
-  return model(graph({
-    input: [info("X", 1, [2, 3]), info("cond", 9, [])],
-    output: [info("Y", 1, [2, 3])],
+  return model(makeGraph({
+    input: [makeValueInfo("X", 1, [2, 3]), makeValueInfo("cond", 9, [])],
+    output: [makeValueInfo("Y", 1, [2, 3])],
     node: [
-      node("If", ["cond"], ["Y"], {
-        name: "if",
-        attribute: [
-          attr("then_branch", { type: "GRAPH", g: thenG }),
-          attr("else_branch", { type: "GRAPH", g: elseG }),
-        ],
-      }),
+      makeNode("If", ["cond"], ["Y"], [
+        attr("then_branch", { type: "GRAPH", g: thenG }),
+        attr("else_branch", { type: "GRAPH", g: elseG }),
+      ], { name: "if" }),
     ],
   }));
 }
@@ -453,21 +462,30 @@ Deno.test("a subgraph node may not redefine an outer value (SSA)", () => {
   const m = ifModel();
   const thenG = m.graph!.node[0].attribute[0].g!;
   thenG.node[0].output = ["cond"];
-  thenG.output = [info("cond", 1)];
+  thenG.output = [makeValueInfo("cond", 1)];
   expectFinding(full(m), "ssa", { graph: "main/if.then_branch" });
 });
 
 /** Y = local.MyRelu(X) where MyRelu's body is Relu; X is float32[N,4]. */
 function functionModel(): Model {
   return model(
-    graph({
-      input: [info("X", 1, ["N", 4])],
-      output: [info("Y", 1, ["N", 4])],
-      node: [node("MyRelu", ["X"], ["Y"], { name: "call", domain: "local" })],
+    makeGraph({
+      input: [makeValueInfo("X", 1, ["N", 4])],
+      output: [makeValueInfo("Y", 1, ["N", 4])],
+      node: [makeNode("MyRelu", ["X"], ["Y"], [], { name: "call", domain: "local" })],
     }),
     {
       opsetImport: [{ domain: "", version: 17 }, { domain: "local", version: 1 }],
-      functions: [func("MyRelu", "local", ["x"], ["y"], [node("Relu", ["x"], ["y"])])],
+      functions: [
+        makeFunction({
+          name: "MyRelu",
+          domain: "local",
+          input: ["x"],
+          output: ["y"],
+          node: [makeNode("Relu", ["x"], ["y"])],
+          opsetImport: [{ domain: "", version: 17 }],
+        }),
+      ],
     },
   );
 }
@@ -489,19 +507,17 @@ Deno.test("function bodies are checked like graphs", () => {
 
 Deno.test("constants fold through Shape, Concat and Constant into Reshape shapes", () => {
   // Reshape(D[24], Concat(Shape(S), Constant([-1]))) with S[2,3] gives [2,3,4].
-  const m = model(graph({
-    input: [info("D", 1, [24]), info("S", 1, [2, 3])],
-    output: [info("R", 1)],
+  const m = model(makeGraph({
+    input: [makeValueInfo("D", 1, [24]), makeValueInfo("S", 1, [2, 3])],
+    output: [makeValueInfo("R", 1)],
     node: [
-      node("Shape", ["S"], ["s"]),
-      node("Constant", [], ["m1"], {
-        attribute: [attr("value", {
-          type: "TENSOR",
-          t: { ...emptyTensorProto(7, [1]), int64Data: [-1n] },
-        })],
-      }),
-      node("Concat", ["s", "m1"], ["target"], { attribute: [int("axis", 0)] }),
-      node("Reshape", ["D", "target"], ["R"]),
+      makeNode("Shape", ["S"], ["s"]),
+      makeNode("Constant", [], ["m1"], [attr("value", {
+        type: "TENSOR",
+        t: { ...emptyTensorProto(7, [1]), int64Data: [-1n] },
+      })]),
+      makeNode("Concat", ["s", "m1"], ["target"], [intAttr("axis", 0)]),
+      makeNode("Reshape", ["D", "target"], ["R"]),
     ],
   }));
   const r = full(m);
@@ -511,10 +527,10 @@ Deno.test("constants fold through Shape, Concat and Constant into Reshape shapes
 });
 
 Deno.test("inference errors from op infer functions become error findings", () => {
-  const m = model(graph({
-    input: [info("A", 1, [2, 3]), info("B", 1, [4])],
-    output: [info("C", 1)],
-    node: [node("Add", ["A", "B"], ["C"], { name: "add" })],
+  const m = model(makeGraph({
+    input: [makeValueInfo("A", 1, [2, 3]), makeValueInfo("B", 1, [4])],
+    output: [makeValueInfo("C", 1)],
+    node: [makeNode("Add", ["A", "B"], ["C"], [], { name: "add" })],
   }));
   const r = full(m);
   expectFinding(r, "inference", { node: "add" });
@@ -557,23 +573,22 @@ Deno.test("formatFinding gives one line with severity, code, place and message",
 
 Deno.test("Loop bodies are inferred with typed inputs", () => {
   // Loop with a counter: body adds 1 to a float carried value of shape [2].
-  const body = graph({
+  const body = makeGraph({
     name: "body",
-    input: [info("i", 7, []), info("c_in", 9, []), info("v_in", 1, [2])],
-    output: [info("c_out", 9, []), info("v_out", 1, [2])],
+    input: [makeValueInfo("i", 7, []), makeValueInfo("c_in", 9, []), makeValueInfo("v_in", 1, [2])],
+    output: [makeValueInfo("c_out", 9, []), makeValueInfo("v_out", 1, [2])],
     initializer: [{ ...emptyTensorProto(1, [], "one"), floatData: [1] }],
     node: [
-      node("Identity", ["c_in"], ["c_out"]),
-      node("Add", ["v_in", "one"], ["v_out"]),
+      makeNode("Identity", ["c_in"], ["c_out"]),
+      makeNode("Add", ["v_in", "one"], ["v_out"]),
     ],
   });
-  const m = model(graph({
-    input: [info("M", 7, []), info("V", 1, [2])],
-    output: [info("W", 1, [2])],
+  const m = model(makeGraph({
+    input: [makeValueInfo("M", 7, []), makeValueInfo("V", 1, [2])],
+    output: [makeValueInfo("W", 1, [2])],
     node: [
-      node("Loop", ["M", "", "V"], ["W"], {
+      makeNode("Loop", ["M", "", "V"], ["W"], [attr("body", { type: "GRAPH", g: body })], {
         name: "loop",
-        attribute: [attr("body", { type: "GRAPH", g: body })],
       }),
     ],
   }));
@@ -585,7 +600,7 @@ Deno.test("Loop bodies are inferred with typed inputs", () => {
 Deno.test("an infer function that throws becomes an infer-failed warning, not a crash", () => {
   const m = tinyCnn();
   // Conv's infer reads kernel_shape as INTS; NodeAttributes throws on the INT given here.
-  nodeNamed(m, "conv").attribute = [int("kernel_shape", 3), ints("pads", [1, 1, 1, 1])];
+  nodeNamed(m, "conv").attribute = [intAttr("kernel_shape", 3), intsAttr("pads", [1, 1, 1, 1])];
   const r = full(m);
   expectFinding(r, "attribute-type", { node: "conv" });
   const f = expectFinding(r, "infer-failed", { node: "conv", severity: "warning" });
@@ -595,17 +610,17 @@ Deno.test("an infer function that throws becomes an infer-failed warning, not a 
 Deno.test("symbolic shape values: static parts of Shape(x) become constants", () => {
   // X[N,3,4]: Slice(Shape(X), [1], [3]) is [3,4] although N is symbolic, so
   // Reshape(D[12], it) is [3,4]; Gather(Shape(X), 0) stays symbolic, so its Reshape is not.
-  const m = model(graph({
-    input: [info("X", 1, ["N", 3, 4]), info("D", 1, [12])],
-    output: [info("R", 1), info("Q", 1)],
+  const m = model(makeGraph({
+    input: [makeValueInfo("X", 1, ["N", 3, 4]), makeValueInfo("D", 1, [12])],
+    output: [makeValueInfo("R", 1), makeValueInfo("Q", 1)],
     initializer: [int64Init("one", [1]), int64Init("three", [3]), int64Init("zero", [0])],
     node: [
-      node("Shape", ["X"], ["s"]),
-      node("Slice", ["s", "one", "three"], ["tail"]),
-      node("Reshape", ["D", "tail"], ["R"]),
-      node("Gather", ["s", "zero"], ["n"], { attribute: [int("axis", 0)] }),
-      node("Concat", ["n", "one", "tail"], ["target"], { attribute: [int("axis", 0)] }),
-      node("Reshape", ["X", "target"], ["Q"]),
+      makeNode("Shape", ["X"], ["s"]),
+      makeNode("Slice", ["s", "one", "three"], ["tail"]),
+      makeNode("Reshape", ["D", "tail"], ["R"]),
+      makeNode("Gather", ["s", "zero"], ["n"], [intAttr("axis", 0)]),
+      makeNode("Concat", ["n", "one", "tail"], ["target"], [intAttr("axis", 0)]),
+      makeNode("Reshape", ["X", "target"], ["Q"]),
     ],
   }));
   const r = full(m);
@@ -631,10 +646,10 @@ Deno.test("checkModel never throws on randomly damaged models", () => {
     "Tile",
   ];
   const extras = [
-    int("axis", 7),
-    ints("perm", [3, 0]),
+    intAttr("axis", 7),
+    intsAttr("perm", [3, 0]),
     attr("value", { type: "TENSOR" }),
-    ints("axes", [9]),
+    intsAttr("axes", [9]),
     attr("body", { type: "GRAPH" }),
   ];
   let seed = 20240601;

@@ -12,8 +12,9 @@ import { checkModel, formatFinding } from "../../pipeline/check/checker.ts";
 import type { CheckReport } from "../../pipeline/check/checker.ts";
 import { loadModel } from "../../pipeline/load/load.ts";
 import type { Model } from "../../pipeline/load/ir.ts";
+import { intAttr, makeValueInfo } from "../../pipeline/load/build.ts";
 import { formatValueType } from "../../pipeline/tensor/value_type.ts";
-import { exists, info, int, SHARED } from "./_build.ts";
+import { exists, SHARED } from "./_build.ts";
 
 const BACKEND = `${SHARED}/onnx-backend`;
 const present = exists(BACKEND);
@@ -183,7 +184,7 @@ Deno.test({
         node: label(reluIdx),
       },
       {
-        apply: (m) => void m.graph!.node[convIdx].attribute.push(int("bogus", 1)),
+        apply: (m) => void m.graph!.node[convIdx].attribute.push(intAttr("bogus", 1)),
         code: "unknown-attribute",
         node: label(convIdx),
       },
@@ -196,7 +197,7 @@ Deno.test({
         apply: (m) => {
           const shape = (convType as { shape: (number | string | undefined)[] }).shape;
           const wrong = shape.map((d, i) => (i === 1 ? 999 : typeof d === "number" ? d : "N"));
-          m.graph!.valueInfo.push(info(convOut, 1, wrong as (number | string)[]));
+          m.graph!.valueInfo.push(makeValueInfo(convOut, 1, wrong as (number | string)[]));
         },
         code: "shape-conflict",
         node: label(convIdx),

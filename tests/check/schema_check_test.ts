@@ -13,7 +13,7 @@ import {
 } from "../../pipeline/check/schema_check.ts";
 import { getSchema } from "../../ops/schema/mod.ts";
 import type { ValueType } from "../../pipeline/tensor/value_type.ts";
-import { int, node } from "./_build.ts";
+import { intAttr, makeNode } from "../../pipeline/load/build.ts";
 
 Deno.test("type strings round-trip between ValueType and the schema spelling", () => {
   const cases: [ValueType, string][] = [
@@ -65,49 +65,49 @@ Deno.test("type constraints: disallowed types and inconsistent bindings", () => 
   const i64: ValueType = { kind: "tensor", elemType: "int64" };
   const str: ValueType = { kind: "tensor", elemType: "string" };
   let c = collect();
-  checkTypeConstraints(add, node("Add", ["a", "b"], ["c"]), [f32, i64], [f32], c.report);
+  checkTypeConstraints(add, makeNode("Add", ["a", "b"], ["c"]), [f32, i64], [f32], c.report);
   assert.equal(c.found.length, 1);
   assert.match(
     c.found[0],
     /^type-constraint: Type parameter T of Add-14 is bound to tensor\(float\)/,
   );
   c = collect();
-  checkTypeConstraints(add, node("Add", ["a", "b"], ["c"]), [str, str], [undefined], c.report);
+  checkTypeConstraints(add, makeNode("Add", ["a", "b"], ["c"]), [str, str], [undefined], c.report);
   assert.equal(c.found.length, 2);
   assert.match(c.found[0], /tensor\(string\), which type parameter T of Add-14 does not allow/);
   // Fixed types: Expand's shape input is tensor(int64).
   const expand = getSchema("", "Expand", 13)!;
   c = collect();
-  checkTypeConstraints(expand, node("Expand", ["x", "s"], ["y"]), [f32, f32], [f32], c.report);
+  checkTypeConstraints(expand, makeNode("Expand", ["x", "s"], ["y"]), [f32, f32], [f32], c.report);
   assert.equal(c.found.length, 1);
   assert.match(
     c.found[0],
     /Input 1 \(shape, "s"\) has type tensor\(float\), but Expand-13 requires tensor\(int64\)/,
   );
   c = collect();
-  checkTypeConstraints(expand, node("Expand", ["x", "s"], ["y"]), [f32, i64], [f32], c.report);
+  checkTypeConstraints(expand, makeNode("Expand", ["x", "s"], ["y"]), [f32, i64], [f32], c.report);
   assert.deepEqual(c.found, []);
 });
 
 Deno.test("schema fallback types outputs from bound type parameters and fixed types", () => {
   const f32: ValueType = { kind: "tensor", elemType: "float32", shape: [2, 3] };
   const add = getSchema("", "Add", 14)!;
-  assert.deepEqual(schemaOutputTypes(add, node("Add", ["a", "b"], ["c"]), [f32, undefined]), [
+  assert.deepEqual(schemaOutputTypes(add, makeNode("Add", ["a", "b"], ["c"]), [f32, undefined]), [
     { kind: "tensor", elemType: "float32" },
   ]);
   const nonzero = getSchema("", "NonZero", 13)!;
-  assert.deepEqual(schemaOutputTypes(nonzero, node("NonZero", ["a"], ["i"]), [f32]), [
+  assert.deepEqual(schemaOutputTypes(nonzero, makeNode("NonZero", ["a"], ["i"]), [f32]), [
     { kind: "tensor", elemType: "int64" },
   ]);
   const cast = getSchema("", "Cast", 13)!;
-  assert.deepEqual(schemaOutputTypes(cast, node("Cast", ["a"], ["b"]), [f32]), [undefined]);
+  assert.deepEqual(schemaOutputTypes(cast, makeNode("Cast", ["a"], ["b"]), [f32]), [undefined]);
 });
 
 Deno.test("verifyNodeAgainstSchema reports counts and attributes", () => {
   const conv = getSchema("", "Conv", 11)!;
   const c = collect();
   verifyNodeAgainstSchema(
-    node("Conv", ["x"], ["y", "z"], { attribute: [int("group", 1), int("nope", 2)] }),
+    makeNode("Conv", ["x"], ["y", "z"], [intAttr("group", 1), intAttr("nope", 2)]),
     conv,
     c.report,
   );
@@ -115,6 +115,6 @@ Deno.test("verifyNodeAgainstSchema reports counts and attributes", () => {
   assert.deepEqual(codes, ["input-count", "output-count", "unknown-attribute"]);
   // Trailing omitted optional inputs are fine.
   const ok = collect();
-  verifyNodeAgainstSchema(node("Conv", ["x", "w", ""], ["y"]), conv, ok.report);
+  verifyNodeAgainstSchema(makeNode("Conv", ["x", "w", ""], ["y"]), conv, ok.report);
   assert.deepEqual(ok.found, []);
 });

@@ -1,10 +1,17 @@
 /**
- * Helpers shared by the load tests: where the read-only shared data lives, and IR builders.
+ * Helpers shared by the load and check tests: where the read-only shared data lives, and the
+ * suite's model defaults on top of `pipeline/load/build.ts`.
  *
  * @module
  */
 
-import type { Attribute, Graph, Model, Node, ValueInfo } from "../../pipeline/load/ir.ts";
+import type { Attribute, Graph, Model, ValueInfo } from "../../pipeline/load/ir.ts";
+import {
+  emptyAttribute,
+  makeModel,
+  makeValueInfo,
+  type ModelOptions,
+} from "../../pipeline/load/build.ts";
 
 /** Root of the shared read-only data. */
 export const SHARED = "/work/shared";
@@ -52,94 +59,24 @@ export function corpusModels(): string[] {
   return out.sort();
 }
 
-/** An attribute with every list empty and the given fields set. */
+/** An attribute with every field empty and the given fields set (any combination, valid or not). */
 export function attr(name: string, fields: Partial<Attribute>): Attribute {
-  return {
-    name,
-    refAttrName: "",
-    docString: "",
-    type: "UNDEFINED",
-    f: 0,
-    i: 0n,
-    s: new Uint8Array(0),
-    floats: [],
-    ints: [],
-    strings: [],
-    tensors: [],
-    graphs: [],
-    sparseTensors: [],
-    typeProtos: [],
-    ...fields,
-  };
-}
-
-/** A node with the given op, inputs and outputs. */
-export function node(
-  opType: string,
-  input: string[],
-  output: string[],
-  fields: Partial<Node> = {},
-): Node {
-  return {
-    input,
-    output,
-    name: "",
-    opType,
-    domain: "",
-    overload: "",
-    attribute: [],
-    docString: "",
-    metadataProps: [],
-    deviceConfigurations: [],
-    ...fields,
-  };
+  return { ...emptyAttribute(name), ...fields };
 }
 
 /** A float32 tensor value info with a static shape. */
 export function floatInfo(name: string, shape: number[]): ValueInfo {
-  return {
-    name,
-    type: { tensorType: { elemType: 1, shape: shape.map((d) => ({ dimValue: d })) } },
-    docString: "",
-    metadataProps: [],
-  };
+  return makeValueInfo(name, "float32", shape);
 }
 
-/** A graph with the given parts. */
-export function graph(fields: Partial<Graph>): Graph {
-  return {
-    node: [],
-    name: "g",
-    initializer: [],
-    sparseInitializer: [],
-    docString: "",
-    input: [],
-    output: [],
-    valueInfo: [],
-    quantizationAnnotation: [],
-    metadataProps: [],
-    ...fields,
-  };
-}
-
-/** A model around a graph, importing ai.onnx opset 17. */
-export function model(g: Graph | undefined, fields: Partial<Model> = {}): Model {
-  const m: Model = {
+/** A model around a graph with the suite's defaults: IR 8, ai.onnx opset 17, producer "test". */
+export function model(g: Graph | undefined, fields: ModelOptions = {}): Model {
+  return makeModel(g, {
     irVersion: 8,
     opsetImport: [{ domain: "", version: 17 }],
     producerName: "test",
-    producerVersion: "",
-    domain: "",
-    modelVersion: 0n,
-    docString: "",
-    metadataProps: [],
-    trainingInfo: [],
-    functions: [],
-    configuration: [],
     ...fields,
-  };
-  if (g) m.graph = g;
-  return m;
+  });
 }
 
 /** Protobuf wire helpers for hand-encoded messages (independent of the schema). */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, ModelFormatError } from "../../pipeline/errors.ts";
 import type { Model, TensorProto } from "../../pipeline/load/ir.ts";
+import { makeGraph, makeNode } from "../../pipeline/load/build.ts";
 import {
   collectTensorProtos,
   loadModel,
@@ -12,7 +13,7 @@ import {
 import { decodeModel, emptyTensorProto, encodeModel } from "../../pipeline/load/proto.ts";
 import { tensorFromProto, tensorToProto } from "../../pipeline/load/tensor_proto.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
-import { attr, floatInfo, graph, model, node } from "./_shared.ts";
+import { attr, floatInfo, model } from "./_shared.ts";
 
 /** A small model with a large float initializer, a small one, a string one and a Constant. */
 function sampleModel(): Model {
@@ -27,17 +28,15 @@ function sampleModel(): Model {
   );
   const int4 = new Tensor("int4", Int8Array.from({ length: 5001 }, (_, i) => (i % 16) - 8), [5001]);
   return model(
-    graph({
+    makeGraph({
       node: [
-        node("Constant", [], ["c"], {
-          attribute: [
-            attr("value", {
-              type: "TENSOR",
-              t: tensorToProto(new Tensor("float32", [1, 2], [2]), "c"),
-            }),
-          ],
-        }),
-        node("MatMul", ["x", "W"], ["y"]),
+        makeNode("Constant", [], ["c"], [
+          attr("value", {
+            type: "TENSOR",
+            t: tensorToProto(new Tensor("float32", [1, 2], [2]), "c"),
+          }),
+        ]),
+        makeNode("MatMul", ["x", "W"], ["y"]),
       ],
       initializer: [
         tensorToProto(w, "W"),
@@ -216,7 +215,7 @@ function externalModel(entries: Record<string, string>): Uint8Array<ArrayBuffer>
     dataLocation: 1,
     externalData: Object.entries(entries).map(([key, value]) => ({ key, value })),
   };
-  return encodeModel(model(graph({ initializer: [t] })));
+  return encodeModel(model(makeGraph({ initializer: [t] })));
 }
 
 Deno.test("external data outside the model folder or past the end of its file is refused", async () => {
@@ -330,9 +329,11 @@ Deno.test("saveModel is atomic: a failed save leaves no partial or temporary fil
 
 Deno.test("collectTensorProtos finds initializers, attribute tensors and subgraph tensors", () => {
   const m = sampleModel();
-  const inner = graph({ initializer: [{ ...emptyTensorProto(1, [1], "inner"), floatData: [1] }] });
+  const inner = makeGraph({
+    initializer: [{ ...emptyTensorProto(1, [1], "inner"), floatData: [1] }],
+  });
   m.graph!.node.push(
-    node("If", ["c"], ["o"], { attribute: [attr("then_branch", { type: "GRAPH", g: inner })] }),
+    makeNode("If", ["c"], ["o"], [attr("then_branch", { type: "GRAPH", g: inner })]),
   );
   const names = collectTensorProtos(m).map((t) => t.name).sort();
   deepStrictEqual(names, ["W", "big64", "c", "inner", "names", "packed4", "small", "typed"]);

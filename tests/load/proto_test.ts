@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { ModelFormatError } from "../../pipeline/errors.ts";
 import type { Model, SparseTensorProto, TensorProto, TypeProto } from "../../pipeline/load/ir.ts";
+import { makeGraph, makeNode } from "../../pipeline/load/build.ts";
 import {
   decodeMapProto,
   decodeModel,
@@ -25,9 +26,7 @@ import {
   corpusModels,
   exists,
   floatInfo,
-  graph,
   model,
-  node,
   SHARED,
   sharedPresent,
   wire,
@@ -102,15 +101,15 @@ function everythingModel(): Model {
     values: tensor({ dims: [2], dataType: 1, floatData: [1.5, -2], name: "sp" }),
     indices: tensor({ dims: [2], dataType: 7, int64Data: [1n, 11n] }),
   };
-  const sub = graph({
+  const sub = makeGraph({
     name: "then",
-    node: [node("Identity", ["x"], ["y"], { domain: "ai.onnx" })],
+    node: [makeNode("Identity", ["x"], ["y"], [], { domain: "ai.onnx" })],
     output: [floatInfo("y", [0])],
   });
-  const nested = graph({
+  const nested = makeGraph({
     name: "outer_then",
     node: [
-      node("If", ["c"], ["y"], { attribute: [attr("then_branch", { type: "GRAPH", g: sub })] }),
+      makeNode("If", ["c"], ["y"], [attr("then_branch", { type: "GRAPH", g: sub })]),
     ],
   });
   const attributes = [
@@ -131,7 +130,7 @@ function everythingModel(): Model {
     attr("ints", { type: "INTS", ints: [0n, -1n, 1n << 40n] }),
     attr("strings", { type: "STRINGS", strings: [enc.encode("a"), new Uint8Array(0)] }),
     attr("tensors", { type: "TENSORS", tensors: [tensor({ dataType: 9, int32Data: [1] })] }),
-    attr("graphs", { type: "GRAPHS", graphs: [sub, graph({ name: "empty" })] }),
+    attr("graphs", { type: "GRAPHS", graphs: [sub, makeGraph({ name: "empty" })] }),
     attr("sparse_tensors", { type: "SPARSE_TENSORS", sparseTensors: [sparse, { dims: [] }] }),
     attr("type_protos", {
       type: "TYPE_PROTOS",
@@ -139,16 +138,17 @@ function everythingModel(): Model {
     }),
     attr("ref", { type: "INT", refAttrName: "alpha" }),
   ];
-  const g = graph({
+  const g = makeGraph({
     name: "main",
     docString: "doc",
     node: [
-      node("Custom", ["x", ""], ["y", "", "z"], {
-        name: "n0",
-        domain: "com.example",
-        overload: "v2",
-        attribute: attributes,
-        docString: "node doc",
+      {
+        ...makeNode("Custom", ["x", ""], ["y", "", "z"], attributes, {
+          name: "n0",
+          domain: "com.example",
+          overload: "v2",
+          docString: "node doc",
+        }),
         metadataProps: [{ key: "k", value: "v" }],
         deviceConfigurations: [{
           configurationId: "cfg",
@@ -167,7 +167,7 @@ function everythingModel(): Model {
             }],
           }],
         }, { configurationId: "", shardingSpec: [] }],
-      }),
+      },
     ],
     initializer: [
       tensor({
@@ -273,8 +273,8 @@ function everythingModel(): Model {
     metadataProps: [{ key: "author", value: "me" }],
     trainingInfo: [
       {
-        initialization: graph({ name: "init" }),
-        algorithm: graph({ name: "algo", node: [node("Add", ["a", "b"], ["c"])] }),
+        initialization: makeGraph({ name: "init" }),
+        algorithm: makeGraph({ name: "algo", node: [makeNode("Add", ["a", "b"], ["c"])] }),
         initializationBinding: [{ key: "w", value: "w0" }],
         updateBinding: [{ key: "w", value: "w1" }],
       },
@@ -287,9 +287,7 @@ function everythingModel(): Model {
       attribute: ["alpha"],
       attributeProto: [attr("beta", { type: "FLOAT", f: 2 })],
       node: [
-        node("Identity", ["x"], ["y"], {
-          attribute: [attr("a", { type: "INT", refAttrName: "alpha" })],
-        }),
+        makeNode("Identity", ["x"], ["y"], [attr("a", { type: "INT", refAttrName: "alpha" })]),
       ],
       docString: "fn",
       opsetImport: [{ domain: "", version: 17 }],

@@ -12,8 +12,9 @@ import { ops } from "../../ops/attention.ts";
 import type { InferContext } from "../../ops/types.ts";
 import type { ValueType } from "../../pipeline/tensor/value_type.ts";
 import { NodeAttributes } from "../../pipeline/run/attributes.ts";
-import { singleNodeModel } from "./_single_node.ts";
-import { assertClose, type AttrValue, f32, runNode } from "./_single_node.ts";
+import type { AttributeValue } from "../../pipeline/load/build.ts";
+import { assertClose, f32 } from "./_op_harness.ts";
+import { runNode, singleNodeModel } from "./_session_run.ts";
 
 function values(t: Tensor | undefined): number[] {
   assert.ok(t, "missing output");
@@ -166,7 +167,7 @@ Deno.test("LinearAttention: linear and delta rules by hand", async () => {
   const q = f32([1, 1], [1, 2, 1]);
   const k = f32([1, 2], [1, 2, 1]);
   const v = f32([3, 4], [1, 2, 1]);
-  const attrs: Record<string, AttrValue> = {
+  const attrs: Record<string, AttributeValue> = {
     q_num_heads: { i: 1 },
     kv_num_heads: { i: 1 },
     scale: { f: 1 },
@@ -198,7 +199,7 @@ Deno.test("LinearAttention: linear and delta rules by hand", async () => {
 function infer(
   opType: string,
   inputs: (ValueType | undefined)[],
-  attrs: Record<string, AttrValue> = {},
+  attrs: Record<string, AttributeValue> = {},
   version = 23,
 ) {
   const def = ops.find((d) => d.opType === opType)!;

@@ -9,10 +9,11 @@ import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { RuntimeError } from "../../pipeline/errors.ts";
 import { type DataType, dataTypeCode } from "../../pipeline/tensor/dtype.ts";
-import { aInt, aString, f32, i64, inferOp, runTensor, str, values } from "./_op_harness.ts";
+import { f32, i64, inferOp, runTensor, str, values } from "./_op_harness.ts";
+import { intAttr, stringAttr } from "../../pipeline/load/build.ts";
 
-function cast(x: Tensor, to: DataType, extra: ReturnType<typeof aInt>[] = [], opset = 25) {
-  return runTensor("Cast", opset, [x], [aInt("to", dataTypeCode(to)), ...extra]);
+function cast(x: Tensor, to: DataType, extra: ReturnType<typeof intAttr>[] = [], opset = 25) {
+  return runTensor("Cast", opset, [x], [intAttr("to", dataTypeCode(to)), ...extra]);
 }
 
 Deno.test("Cast float32 → string formats like NumPy's str()", async () => {
@@ -128,11 +129,11 @@ Deno.test("Cast to float8: rounding ties, overflow with and without saturate, ze
   const x = new Tensor("float64", [448, 464, 465, 2 ** -9, -(2 ** -11), -Infinity], [6]);
   const sat = await cast(x, "float8e4m3fn");
   assert.deepEqual(values(sat), [0x7e, 0x7e, 0x7e, 0x01, 0x80, 0xfe]);
-  const nosat = await cast(x, "float8e4m3fn", [aInt("saturate", 0)]);
+  const nosat = await cast(x, "float8e4m3fn", [intAttr("saturate", 0)]);
   // 465 rounds past the largest finite value: NaN, keeping the sign for -Inf.
   assert.deepEqual(values(nosat), [0x7e, 0x7e, 0x7f, 0x01, 0x80, 0xff]);
   const e5 = await cast(new Tensor("float64", [Infinity, 61440, 57344], [3]), "float8e5m2", [
-    aInt("saturate", 0),
+    intAttr("saturate", 0),
   ]);
   assert.deepEqual(values(e5), [0x7c, 0x7c, 0x7b]);
   const fnuz = await cast(f32([-0, -1e-9, NaN]), "float8e4m3fnuz");
@@ -150,14 +151,14 @@ Deno.test("Cast to float8e8m0 honours round_mode", async () => {
   const x = f32([3, 2.9, 0.125, 1.1]);
   const up = await cast(x, "float8e8m0");
   assert.deepEqual(values(up), [129, 129, 124, 128]);
-  const down = await cast(x, "float8e8m0", [aString("round_mode", "down")] as never);
+  const down = await cast(x, "float8e8m0", [stringAttr("round_mode", "down")] as never);
   assert.deepEqual(values(down), [128, 128, 124, 127]);
-  const nearest = await cast(x, "float8e8m0", [aString("round_mode", "nearest")] as never);
+  const nearest = await cast(x, "float8e8m0", [stringAttr("round_mode", "nearest")] as never);
   assert.deepEqual(values(nearest), [129, 128, 124, 127]);
 });
 
 Deno.test("Cast-1 names the target type as a string; CastLike takes the second input's type", async () => {
-  const y = await runTensor("Cast", 1, [f32([1.9, -1.9])], [aString("to", "INT32")]);
+  const y = await runTensor("Cast", 1, [f32([1.9, -1.9])], [stringAttr("to", "INT32")]);
   assert.equal(y.type, "int32");
   assert.deepEqual(values(y), [1, -1]);
   const like = new Tensor("float16", new Uint16Array(1), [1]);
@@ -171,7 +172,7 @@ Deno.test("Cast-1 names the target type as a string; CastLike takes the second i
 
 Deno.test("BitCast reinterprets bits of same-width types", async () => {
   const bc = (x: Tensor, to: DataType) =>
-    runTensor("BitCast", 26, [x], [aInt("to", dataTypeCode(to))]);
+    runTensor("BitCast", 26, [x], [intAttr("to", dataTypeCode(to))]);
   assert.deepEqual(values(await bc(f32([1, -2]), "int32")), [1065353216, -1073741824]);
   const h = Float16Array.from([1, -0]);
   assert.deepEqual(
@@ -193,10 +194,10 @@ Deno.test("BitCast reinterprets bits of same-width types", async () => {
 
 Deno.test("Cast, CastLike and BitCast infer output types", () => {
   const t = { kind: "tensor" as const, elemType: "float32" as const, shape: ["N", 3] };
-  const c = inferOp("Cast", 25, [t], [aInt("to", dataTypeCode("int8"))]);
+  const c = inferOp("Cast", 25, [t], [intAttr("to", dataTypeCode("int8"))]);
   assert.deepEqual(c.types[0], { kind: "tensor", elemType: "int8", shape: ["N", 3] });
   const l = inferOp("CastLike", 25, [t, { kind: "tensor", elemType: "float16", shape: [] }]);
   assert.deepEqual(l.types[0], { kind: "tensor", elemType: "float16", shape: ["N", 3] });
-  const b = inferOp("BitCast", 26, [t], [aInt("to", dataTypeCode("float64"))]);
+  const b = inferOp("BitCast", 26, [t], [intAttr("to", dataTypeCode("float64"))]);
   assert.equal(b.errors.length, 1);
 });

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type AttrValue, runNode } from "./_single_node.ts";
+import type { AttributeValue } from "../../pipeline/load/build.ts";
+import { runNode } from "./_session_run.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 
 const MS = { domain: "com.microsoft", opset: 1 };
@@ -29,7 +30,7 @@ function s32(v: number): Tensor {
 async function run(
   op: string,
   inputs: (Tensor | undefined)[],
-  attrs: Record<string, AttrValue> = {},
+  attrs: Record<string, AttributeValue> = {},
   outputs = 1,
   skipOutputs?: number[],
 ): Promise<(Tensor | undefined)[]> {
@@ -39,7 +40,7 @@ async function run(
 async function run1(
   op: string,
   inputs: (Tensor | undefined)[],
-  attrs: Record<string, AttrValue> = {},
+  attrs: Record<string, AttributeValue> = {},
 ): Promise<Tensor> {
   const [y] = await run(op, inputs, attrs);
   if (!y) throw new Error("no output");

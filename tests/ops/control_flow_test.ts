@@ -5,21 +5,21 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  attr,
-  bool,
-  f32,
-  graph,
-  i64,
-  model,
-  node,
-  plain,
-  runModel,
-  tensorTypeProto,
-  vi,
-} from "./_ir_build.ts";
+import { bool, f32, i64, plain } from "./_op_harness.ts";
+import { runModel } from "./_session_run.ts";
 import { RuntimeError } from "../../pipeline/errors.ts";
 import type { Attribute } from "../../pipeline/load/ir.ts";
+import {
+  graphAttr,
+  intAttr,
+  intsAttr,
+  makeGraph,
+  makeModel,
+  makeNode,
+  makeTensorProto,
+  makeTensorType,
+  makeValueInfo,
+} from "../../pipeline/load/build.ts";
 import { NodeAttributes } from "../../pipeline/run/attributes.ts";
 import { resolveOp } from "../../ops/registry.ts";
 import type { InferContext } from "../../ops/types.ts";
@@ -29,38 +29,61 @@ const OPSET = [{ domain: "", version: 16 }];
 
 /** Loop body (i, c, acc) -> (i < limit, acc + step [via If], (acc + step) * two). */
 function countingBody() {
-  const ifNode = node("If", ["c"], ["acc2"], [
-    attr.graph(
+  const ifNode = makeNode("If", ["c"], ["acc2"], [
+    graphAttr(
       "then_branch",
-      graph([node("Add", ["acc", "step"], ["t"])], [], [vi("t", "float32", [1])], {}, "then"),
+      makeGraph({
+        node: [makeNode("Add", ["acc", "step"], ["t"])],
+        output: [makeValueInfo("t", "float32", [1])],
+        name: "then",
+      }),
     ),
-    attr.graph(
+    graphAttr(
       "else_branch",
-      graph([node("Sub", ["acc", "step"], ["e"])], [], [vi("e", "float32", [1])], {}, "else"),
+      makeGraph({
+        node: [makeNode("Sub", ["acc", "step"], ["e"])],
+        output: [makeValueInfo("e", "float32", [1])],
+        name: "else",
+      }),
     ),
   ]);
-  return graph(
-    [
-      node("Less", ["i", "limit"], ["c_out"]),
+  return makeGraph({
+    node: [
+      makeNode("Less", ["i", "limit"], ["c_out"]),
       ifNode,
-      node("Mul", ["acc2", "two"], ["scan"]),
+      makeNode("Mul", ["acc2", "two"], ["scan"]),
     ],
-    [vi("i", "int64", []), vi("c", "bool", []), vi("acc", "float32", [1])],
-    [vi("c_out", "bool", []), vi("acc2", "float32", [1]), vi("scan", "float32", [1])],
-    {},
-    "body",
-  );
+    input: [
+      makeValueInfo("i", "int64", []),
+      makeValueInfo("c", "bool", []),
+      makeValueInfo("acc", "float32", [1]),
+    ],
+    output: [
+      makeValueInfo("c_out", "bool", []),
+      makeValueInfo("acc2", "float32", [1]),
+      makeValueInfo("scan", "float32", [1]),
+    ],
+    name: "body",
+  });
 }
 
 function loopModel(inputs: string[]) {
-  return model(
-    graph(
-      [node("Loop", inputs, ["acc_final", "scans"], [attr.graph("body", countingBody())])],
-      [vi("M", "int64", []), vi("cond", "bool", []), vi("acc0", "float32", [1])],
-      [vi("acc_final"), vi("scans")],
-      { step: f32([1.5]), two: f32([2]), limit: i64([100], []) },
-    ),
-    OPSET,
+  return makeModel(
+    makeGraph({
+      node: [makeNode("Loop", inputs, ["acc_final", "scans"], [graphAttr("body", countingBody())])],
+      input: [
+        makeValueInfo("M", "int64", []),
+        makeValueInfo("cond", "bool", []),
+        makeValueInfo("acc0", "float32", [1]),
+      ],
+      output: [makeValueInfo("acc_final"), makeValueInfo("scans")],
+      initializer: [
+        makeTensorProto(f32([1.5]), "step"),
+        makeTensorProto(f32([2]), "two"),
+        makeTensorProto(i64([100], []), "limit"),
+      ],
+    }),
+    { opsetImport: OPSET },
   );
 }
 
@@ -91,19 +114,30 @@ Deno.test("Loop: zero iterations keep the initial values and give empty scan out
 });
 
 Deno.test("Loop: condition only (a while loop) stops when the body says so", async () => {
-  const body = graph(
-    [node("Add", ["acc", "one"], ["acc2"]), node("Less", ["acc2", "five"], ["c_out"])],
-    [vi("i", "int64", []), vi("c", "bool", []), vi("acc", "float32", [1])],
-    [vi("c_out", "bool", []), vi("acc2", "float32", [1]), vi("acc2", "float32", [1])],
-  );
-  const m = model(
-    graph(
-      [node("Loop", ["", "cond", "acc0"], ["acc", "seen"], [attr.graph("body", body)])],
-      [vi("cond", "bool", []), vi("acc0", "float32", [1])],
-      [vi("acc"), vi("seen")],
-      { one: f32([1]), five: f32([5]) },
-    ),
-    OPSET,
+  const body = makeGraph({
+    node: [
+      makeNode("Add", ["acc", "one"], ["acc2"]),
+      makeNode("Less", ["acc2", "five"], ["c_out"]),
+    ],
+    input: [
+      makeValueInfo("i", "int64", []),
+      makeValueInfo("c", "bool", []),
+      makeValueInfo("acc", "float32", [1]),
+    ],
+    output: [
+      makeValueInfo("c_out", "bool", []),
+      makeValueInfo("acc2", "float32", [1]),
+      makeValueInfo("acc2", "float32", [1]),
+    ],
+  });
+  const m = makeModel(
+    makeGraph({
+      node: [makeNode("Loop", ["", "cond", "acc0"], ["acc", "seen"], [graphAttr("body", body)])],
+      input: [makeValueInfo("cond", "bool", []), makeValueInfo("acc0", "float32", [1])],
+      output: [makeValueInfo("acc"), makeValueInfo("seen")],
+      initializer: [makeTensorProto(f32([1]), "one"), makeTensorProto(f32([5]), "five")],
+    }),
+    { opsetImport: OPSET },
   );
   const out = await runModel(m, { cond: bool([true], []), acc0: f32([0]) });
   assert.deepEqual(plain(out.acc).data, [5]);
@@ -112,49 +146,57 @@ Deno.test("Loop: condition only (a while loop) stops when the body says so", asy
 
 Deno.test("Loop: scan outputs whose shape changes across iterations are an error", async () => {
   // Each iteration appends to a growing tensor and also emits it as a scan output.
-  const body = graph(
-    [
-      node("Concat", ["acc", "one"], ["acc2"], [attr.int("axis", 0)]),
-      node("Identity", ["c"], ["c2"]),
+  const body = makeGraph({
+    node: [
+      makeNode("Concat", ["acc", "one"], ["acc2"], [intAttr("axis", 0)]),
+      makeNode("Identity", ["c"], ["c2"]),
     ],
-    [vi("i", "int64", []), vi("c", "bool", []), vi("acc", "float32")],
-    [vi("c2", "bool", []), vi("acc2", "float32"), vi("acc2", "float32")],
-  );
-  const m = model(
-    graph(
-      [node("Loop", ["M", "", "acc0"], ["acc", "seen"], [attr.graph("body", body)])],
-      [vi("M", "int64", []), vi("acc0", "float32", [1])],
-      [vi("acc"), vi("seen")],
-      { one: f32([1]) },
-    ),
-    OPSET,
+    input: [
+      makeValueInfo("i", "int64", []),
+      makeValueInfo("c", "bool", []),
+      makeValueInfo("acc", "float32"),
+    ],
+    output: [
+      makeValueInfo("c2", "bool", []),
+      makeValueInfo("acc2", "float32"),
+      makeValueInfo("acc2", "float32"),
+    ],
+  });
+  const m = makeModel(
+    makeGraph({
+      node: [makeNode("Loop", ["M", "", "acc0"], ["acc", "seen"], [graphAttr("body", body)])],
+      input: [makeValueInfo("M", "int64", []), makeValueInfo("acc0", "float32", [1])],
+      output: [makeValueInfo("acc"), makeValueInfo("seen")],
+      initializer: [makeTensorProto(f32([1]), "one")],
+    }),
+    { opsetImport: OPSET },
   );
   await assert.rejects(runModel(m, { M: i64([3], []), acc0: f32([0]) }), RuntimeError);
 });
 
 Deno.test("Scan-9: input axis 1 reversed, output axis 1 reversed", async () => {
-  const body = graph(
-    [node("Add", ["s", "x"], ["s2"]), node("Mul", ["s2", "two"], ["y"])],
-    [vi("s", "float32", [2]), vi("x", "float32", [2])],
-    [vi("s2", "float32", [2]), vi("y", "float32", [2])],
-  );
-  const m = model(
-    graph(
-      [
-        node("Scan", ["s0", "x"], ["s", "ys"], [
-          attr.graph("body", body),
-          attr.int("num_scan_inputs", 1),
-          attr.ints("scan_input_axes", [1]),
-          attr.ints("scan_input_directions", [1]),
-          attr.ints("scan_output_axes", [-1]),
-          attr.ints("scan_output_directions", [1]),
+  const body = makeGraph({
+    node: [makeNode("Add", ["s", "x"], ["s2"]), makeNode("Mul", ["s2", "two"], ["y"])],
+    input: [makeValueInfo("s", "float32", [2]), makeValueInfo("x", "float32", [2])],
+    output: [makeValueInfo("s2", "float32", [2]), makeValueInfo("y", "float32", [2])],
+  });
+  const m = makeModel(
+    makeGraph({
+      node: [
+        makeNode("Scan", ["s0", "x"], ["s", "ys"], [
+          graphAttr("body", body),
+          intAttr("num_scan_inputs", 1),
+          intsAttr("scan_input_axes", [1]),
+          intsAttr("scan_input_directions", [1]),
+          intsAttr("scan_output_axes", [-1]),
+          intsAttr("scan_output_directions", [1]),
         ]),
       ],
-      [vi("s0", "float32", [2]), vi("x", "float32", [2, 3])],
-      [vi("s"), vi("ys")],
-      { two: f32([2]) },
-    ),
-    OPSET,
+      input: [makeValueInfo("s0", "float32", [2]), makeValueInfo("x", "float32", [2, 3])],
+      output: [makeValueInfo("s"), makeValueInfo("ys")],
+      initializer: [makeTensorProto(f32([2]), "two")],
+    }),
+    { opsetImport: OPSET },
   );
   const out = await runModel(m, { s0: f32([0, 0]), x: f32([1, 2, 3, 4, 5, 6], [2, 3]) });
   // Steps read columns 2, 1, 0: s = [3,6], [5,11], [6,15]; y = 2s; reversed along axis 1.
@@ -163,21 +205,21 @@ Deno.test("Scan-9: input axis 1 reversed, output axis 1 reversed", async () => {
 });
 
 Deno.test("Scan-9: zero steps give the initial state and empty outputs", async () => {
-  const body = graph(
-    [node("Add", ["s", "x"], ["s2"])],
-    [vi("s", "float32", [2]), vi("x", "float32", [2])],
-    [vi("s2", "float32", [2]), vi("s2", "float32", [2])],
-  );
-  const m = model(
-    graph(
-      [node("Scan", ["s0", "x"], ["s", "ys"], [
-        attr.graph("body", body),
-        attr.int("num_scan_inputs", 1),
+  const body = makeGraph({
+    node: [makeNode("Add", ["s", "x"], ["s2"])],
+    input: [makeValueInfo("s", "float32", [2]), makeValueInfo("x", "float32", [2])],
+    output: [makeValueInfo("s2", "float32", [2]), makeValueInfo("s2", "float32", [2])],
+  });
+  const m = makeModel(
+    makeGraph({
+      node: [makeNode("Scan", ["s0", "x"], ["s", "ys"], [
+        graphAttr("body", body),
+        intAttr("num_scan_inputs", 1),
       ])],
-      [vi("s0", "float32", [2]), vi("x", "float32", [0, 2])],
-      [vi("s"), vi("ys")],
-    ),
-    OPSET,
+      input: [makeValueInfo("s0", "float32", [2]), makeValueInfo("x", "float32", [0, 2])],
+      output: [makeValueInfo("s"), makeValueInfo("ys")],
+    }),
+    { opsetImport: OPSET },
   );
   const out = await runModel(m, { s0: f32([1, 2]), x: f32([], [0, 2]) });
   assert.deepEqual(plain(out.s).data, [1, 2]);
@@ -185,23 +227,27 @@ Deno.test("Scan-9: zero steps give the initial state and empty outputs", async (
 });
 
 function scan8Model(directions: number[]) {
-  const body = graph(
-    [node("Add", ["s", "x"], ["s2"]), node("Add", ["s2", "zero"], ["y"])],
-    [vi("s", "float32", [1]), vi("x", "float32", [1])],
-    [vi("s2", "float32", [1]), vi("y", "float32", [1])],
-  );
-  return model(
-    graph(
-      [node("Scan", ["lens", "s0", "x"], ["s", "ys"], [
-        attr.graph("body", body),
-        attr.int("num_scan_inputs", 1),
-        attr.ints("directions", directions),
+  const body = makeGraph({
+    node: [makeNode("Add", ["s", "x"], ["s2"]), makeNode("Add", ["s2", "zero"], ["y"])],
+    input: [makeValueInfo("s", "float32", [1]), makeValueInfo("x", "float32", [1])],
+    output: [makeValueInfo("s2", "float32", [1]), makeValueInfo("y", "float32", [1])],
+  });
+  return makeModel(
+    makeGraph({
+      node: [makeNode("Scan", ["lens", "s0", "x"], ["s", "ys"], [
+        graphAttr("body", body),
+        intAttr("num_scan_inputs", 1),
+        intsAttr("directions", directions),
       ])],
-      [vi("lens", "int64", [2]), vi("s0", "float32", [2, 1]), vi("x", "float32", [2, 3, 1])],
-      [vi("s"), vi("ys")],
-      { zero: f32([0]) },
-    ),
-    [{ domain: "", version: 8 }],
+      input: [
+        makeValueInfo("lens", "int64", [2]),
+        makeValueInfo("s0", "float32", [2, 1]),
+        makeValueInfo("x", "float32", [2, 3, 1]),
+      ],
+      output: [makeValueInfo("s"), makeValueInfo("ys")],
+      initializer: [makeTensorProto(f32([0]), "zero")],
+    }),
+    { opsetImport: [{ domain: "", version: 8 }] },
   );
 }
 
@@ -220,19 +266,29 @@ Deno.test("Scan-8: batches with sequence_lens, padded scan outputs, both directi
 });
 
 Deno.test("If: branches of different shapes, a branch returning an outer value", async () => {
-  const m = model(
-    graph(
-      [node("If", ["c"], ["y"], [
-        attr.graph("then_branch", graph([], [], [vi("a", "float32", [1])])),
-        attr.graph(
+  const m = makeModel(
+    makeGraph({
+      node: [makeNode("If", ["c"], ["y"], [
+        graphAttr(
+          "then_branch",
+          makeGraph({ output: [makeValueInfo("a", "float32", [1])] }),
+        ),
+        graphAttr(
           "else_branch",
-          graph([node("Add", ["a", "b"], ["s"])], [], [vi("s", "float32", [2])]),
+          makeGraph({
+            node: [makeNode("Add", ["a", "b"], ["s"])],
+            output: [makeValueInfo("s", "float32", [2])],
+          }),
         ),
       ])],
-      [vi("c", "bool"), vi("a", "float32", [1]), vi("b", "float32", [2])],
-      [vi("y", tensorTypeProto("float32", ["n"]))],
-    ),
-    OPSET,
+      input: [
+        makeValueInfo("c", "bool"),
+        makeValueInfo("a", "float32", [1]),
+        makeValueInfo("b", "float32", [2]),
+      ],
+      output: [makeValueInfo("y", makeTensorType("float32", ["n"]))],
+    }),
+    { opsetImport: OPSET },
   );
   const feeds = { a: f32([1]), b: f32([10, 20]) };
   assert.deepEqual(plain((await runModel(m, { ...feeds, c: bool([true], []) })).y).data, [1]);
@@ -252,7 +308,7 @@ function inferWith(
 ): (ValueType | undefined)[] {
   const r = resolveOp("", opType, opset);
   if (!("def" in r) || !r.def.infer) throw new Error(`${opType} has no infer function`);
-  const n = node(opType, types.map((_, i) => `x${i}`), ["y"], attrs);
+  const n = makeNode(opType, types.map((_, i) => `x${i}`), ["y"], attrs);
   const ctx: InferContext = {
     node: n,
     opset,
@@ -274,26 +330,32 @@ Deno.test("control-flow inference: If unions branches, Loop and Scan add the sca
   const f = (shape?: (number | string | undefined)[]) =>
     ({ kind: "tensor", elemType: "float32", shape }) as ValueType;
   const ifTypes = inferWith("If", 16, [{ kind: "tensor", elemType: "bool", shape: [] }], [
-    attr.graph("then_branch", graph([], [], [vi("a", "float32", [1, 3])])),
-    attr.graph("else_branch", graph([], [], [vi("b", "float32", [2, 3])])),
+    graphAttr(
+      "then_branch",
+      makeGraph({ output: [makeValueInfo("a", "float32", [1, 3])] }),
+    ),
+    graphAttr(
+      "else_branch",
+      makeGraph({ output: [makeValueInfo("b", "float32", [2, 3])] }),
+    ),
   ]);
   assert.deepEqual(ifTypes, [f([undefined, 3])]);
   const loopTypes = inferWith("Loop", 16, [
     { kind: "tensor", elemType: "int64", shape: [] },
     undefined,
     f([1]),
-  ], [attr.graph("body", countingBody())]);
+  ], [graphAttr("body", countingBody())]);
   assert.deepEqual(loopTypes, [f([1]), f([undefined, 1])]);
-  const body = graph(
-    [],
-    [vi("s", "float32", [2]), vi("x", "float32", [2])],
-    [vi("s2", "float32", [2]), vi("y", "float32", [2])],
-  );
+  const body = makeGraph({
+    node: [],
+    input: [makeValueInfo("s", "float32", [2]), makeValueInfo("x", "float32", [2])],
+    output: [makeValueInfo("s2", "float32", [2]), makeValueInfo("y", "float32", [2])],
+  });
   const scanTypes = inferWith("Scan", 16, [f([2]), f([2, 5])], [
-    attr.graph("body", body),
-    attr.int("num_scan_inputs", 1),
-    attr.ints("scan_input_axes", [1]),
-    attr.ints("scan_output_axes", [-1]),
+    graphAttr("body", body),
+    intAttr("num_scan_inputs", 1),
+    intsAttr("scan_input_axes", [1]),
+    intsAttr("scan_output_axes", [-1]),
   ]);
   assert.deepEqual(scanTypes, [f([2]), f([2, 5])]);
 });

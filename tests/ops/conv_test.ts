@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { aInt, aInts, aString, f32, i64, inferOp, runTensor } from "./_op_harness.ts";
+import { f32, i64, inferOp, runTensor } from "./_op_harness.ts";
 import {
   assertClose,
   type NaiveConv,
@@ -18,6 +18,7 @@ import { windowShape } from "../../ops/conv.ts";
 import { InferenceSession } from "../../pipeline/run/session.ts";
 import { decodeTensorProto } from "../../pipeline/load/proto.ts";
 import { tensorFromProto } from "../../pipeline/load/tensor_proto.ts";
+import { intAttr, intsAttr, stringAttr } from "../../pipeline/load/build.ts";
 
 function size(d: number[]): number {
   return d.reduce((a, b) => a * b, 1);
@@ -53,10 +54,10 @@ async function checkConv(c: ConvCase, seed: number): Promise<void> {
   const expected = naiveConv(x, c.xd, w, c.wd, b, geo);
   const inputs = [f32(x, c.xd), f32(w, c.wd), ...(b ? [f32(b)] : [])];
   const y = await runTensor("Conv", 13, inputs, [
-    aInt("group", c.group),
-    aInts("strides", c.strides),
-    aInts("dilations", c.dilations),
-    aInts("pads", c.pads),
+    intAttr("group", c.group),
+    intsAttr("strides", c.strides),
+    intsAttr("dilations", c.dilations),
+    intsAttr("pads", c.pads),
   ]);
   assert.deepEqual(y.dims, [c.xd[0], c.wd[0], ...ws.out]);
   assertClose(y.data as Float32Array, expected, 1e-5);
@@ -120,9 +121,9 @@ Deno.test("Conv SAME_LOWER puts the odd pad first, SAME_UPPER last", async () =>
   // 1-D input 1..4, kernel [1, 1] (sum of two neighbours), stride 1: total pad 1.
   const x = f32([1, 2, 3, 4], [1, 1, 4]);
   const w = f32([1, 1], [1, 1, 2]);
-  const lower = await runTensor("Conv", 11, [x, w], [aString("auto_pad", "SAME_LOWER")]);
+  const lower = await runTensor("Conv", 11, [x, w], [stringAttr("auto_pad", "SAME_LOWER")]);
   assert.deepEqual(Array.from(lower.data as Float32Array), [1, 3, 5, 7]);
-  const upper = await runTensor("Conv", 11, [x, w], [aString("auto_pad", "SAME_UPPER")]);
+  const upper = await runTensor("Conv", 11, [x, w], [stringAttr("auto_pad", "SAME_UPPER")]);
   assert.deepEqual(Array.from(upper.data as Float32Array), [3, 5, 7, 4]);
 });
 
@@ -191,11 +192,11 @@ async function checkConvTranspose(
     out,
   });
   const y = await runTensor("ConvTranspose", 11, [f32(x, xd), f32(w, wd), f32(b)], [
-    aInt("group", group),
-    aInts("strides", strides),
-    aInts("dilations", dilations),
-    aInts("pads", pads),
-    aInts("output_padding", outputPadding),
+    intAttr("group", group),
+    intsAttr("strides", strides),
+    intsAttr("dilations", dilations),
+    intsAttr("pads", pads),
+    intsAttr("output_padding", outputPadding),
   ]);
   assert.deepEqual(y.dims, [xd[0], wd[1] * group, ...out]);
   assertClose(y.data as Float32Array, expected, 1e-5);
@@ -222,14 +223,14 @@ Deno.test("ConvTranspose output_shape derives pads (SAME_UPPER puts the odd pad 
   // x = [1, 2, 3], kernel [1, 1, 1], stride 1: full output [1, 3, 6, 5, 3]; total pad 2 for 3.
   const x = f32([1, 2, 3], [1, 1, 3]);
   const w = f32([1, 1, 1], [1, 1, 3]);
-  const y = await runTensor("ConvTranspose", 11, [x, w], [aInts("output_shape", [3])]);
+  const y = await runTensor("ConvTranspose", 11, [x, w], [intsAttr("output_shape", [3])]);
   assert.deepEqual(Array.from(y.data as Float32Array), [3, 6, 5]);
   // Total pad 1 for output 4: NOTSET puts it first, SAME_UPPER last.
-  const a = await runTensor("ConvTranspose", 11, [x, w], [aInts("output_shape", [4])]);
+  const a = await runTensor("ConvTranspose", 11, [x, w], [intsAttr("output_shape", [4])]);
   assert.deepEqual(Array.from(a.data as Float32Array), [3, 6, 5, 3]);
   const bU = await runTensor("ConvTranspose", 11, [x, w], [
-    aInts("output_shape", [4]),
-    aString("auto_pad", "SAME_UPPER"),
+    intsAttr("output_shape", [4]),
+    stringAttr("auto_pad", "SAME_UPPER"),
   ]);
   assert.deepEqual(Array.from(bU.data as Float32Array), [1, 3, 6, 5]);
 });
@@ -238,13 +239,13 @@ Deno.test("DeformConv with zero offsets equals Conv; integer offsets shift the t
   const xd = [1, 2, 5, 4], wd = [3, 2, 2, 2];
   const x = randoms(size(xd), 21), w = randoms(size(wd), 22), b = randoms(3, 23);
   const conv = await runTensor("Conv", 11, [f32(x, xd), f32(w, wd), f32(b)], [
-    aInts("pads", [1, 0, 0, 1]),
+    intsAttr("pads", [1, 0, 0, 1]),
   ]);
   const outSp = conv.dims.slice(2);
   const offDims = [1, 2 * 4, ...outSp];
   const zero = f32(new Array(size(offDims)).fill(0), offDims);
   const d = await runTensor("DeformConv", 19, [f32(x, xd), f32(w, wd), zero, f32(b)], [
-    aInts("pads", [1, 0, 0, 1]),
+    intsAttr("pads", [1, 0, 0, 1]),
   ]);
   assertClose(d.data as Float32Array, conv.data as Float32Array, 1e-6);
   // Offset every tap by +1 row: same as convolving the input shifted up by one row.
@@ -263,14 +264,14 @@ Deno.test("DeformConv with zero offsets equals Conv; integer offsets shift the t
     }
   }
   const convShift = await runTensor("Conv", 11, [f32(shifted, xd), f32(w, wd), f32(b)], [
-    aInts("pads", [0, 0, 1, 1]),
+    intsAttr("pads", [0, 0, 1, 1]),
   ]);
   const ds = await runTensor(
     "DeformConv",
     19,
     [f32(x, xd), f32(w, wd), f32(off, offDims2), f32(b)],
     [
-      aInts("pads", [0, 0, 1, 1]),
+      intsAttr("pads", [0, 0, 1, 1]),
     ],
   );
   assertClose(ds.data as Float32Array, convShift.data as Float32Array, 1e-6);
@@ -345,8 +346,8 @@ Deno.test("Conv and ConvTranspose infer output shapes with symbolic batch", () =
     shape,
   });
   const conv = inferOp("Conv", 13, [t(["N", 3, 224, 224]), t([64, 3, 7, 7])], [
-    aInts("strides", [2, 2]),
-    aInts("pads", [3, 3, 3, 3]),
+    intsAttr("strides", [2, 2]),
+    intsAttr("pads", [3, 3, 3, 3]),
   ]);
   assert.deepEqual(conv.types[0], {
     kind: "tensor",
@@ -354,8 +355,8 @@ Deno.test("Conv and ConvTranspose infer output shapes with symbolic batch", () =
     shape: ["N", 64, 112, 112],
   });
   const ct = inferOp("ConvTranspose", 13, [t(["N", 4, 5, 5]), t([4, 3, 3, 3])], [
-    aInt("group", 2),
-    aInts("strides", [2, 2]),
+    intAttr("group", 2),
+    intsAttr("strides", [2, 2]),
   ]);
   assert.deepEqual(ct.types[0], { kind: "tensor", elemType: "float32", shape: ["N", 6, 11, 11] });
 });

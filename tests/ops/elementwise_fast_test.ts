@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { erf } from "../../ops/elementwise.ts";
-import { f32, randomValues, runNode } from "./_single_node.ts";
+import { f32, randomValues } from "./_op_harness.ts";
+import { runNode } from "./_session_run.ts";
 
 Deno.test("Erf float32: within one float32 ulp of the float64 definition, specials exact", async () => {
   const xs = [0, -0, 1e-30, -1e-8, 0.5, -1, 2.4999, 2.5, 5.99, 6, -7, Infinity, -Infinity, NaN];

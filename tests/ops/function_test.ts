@@ -5,54 +5,69 @@
  */
 
 import assert from "node:assert/strict";
-import { attr, bool, f32, fn, graph, model, node, plain, runModel, vi } from "./_ir_build.ts";
+import { bool, f32, plain } from "./_op_harness.ts";
+import { runModel } from "./_session_run.ts";
 import { InferenceSession } from "../../pipeline/run/session.ts";
 import { encodeModel } from "../../pipeline/load/proto.ts";
 import { ModelFormatError } from "../../pipeline/errors.ts";
+import {
+  floatAttr,
+  graphAttr,
+  makeFunction,
+  makeGraph,
+  makeModel,
+  makeNode,
+  makeRefAttribute,
+  makeTensorProto,
+  makeValueInfo,
+} from "../../pipeline/load/build.ts";
 
 const CUSTOM = { domain: "custom", version: 1 };
 
 /** y = LeakyRelu(x, alpha = slope) + x, slope defaulting to 0.5. */
-const scaledLeaky = fn(
-  "ScaledLeaky",
-  "custom",
-  ["X"],
-  ["Y"],
-  [
-    node("LeakyRelu", ["X"], ["T"], [attr.ref("alpha", "slope", "FLOAT")]),
-    node("Add", ["T", "X"], ["Y"]),
+const scaledLeaky = makeFunction({
+  name: "ScaledLeaky",
+  domain: "custom",
+  input: ["X"],
+  output: ["Y"],
+  node: [
+    makeNode("LeakyRelu", ["X"], ["T"], [makeRefAttribute("alpha", "slope", "FLOAT")]),
+    makeNode("Add", ["T", "X"], ["Y"]),
   ],
-  [{ domain: "", version: 13 }],
-  { defaults: [attr.float("slope", 0.5)] },
-);
+  opsetImport: [{ domain: "", version: 13 }],
+  attributeProto: [floatAttr("slope", 0.5)],
+});
 
 /** Same body, but `slope` has no default: when the caller omits it, LeakyRelu's own 0.01. */
-const plainLeaky = fn(
-  "PlainLeaky",
-  "custom",
-  ["X"],
-  ["Y"],
-  [node("LeakyRelu", ["X"], ["Y"], [attr.ref("alpha", "slope", "FLOAT")])],
-  [{ domain: "", version: 13 }],
-  { attribute: ["slope"] },
-);
+const plainLeaky = makeFunction({
+  name: "PlainLeaky",
+  domain: "custom",
+  input: ["X"],
+  output: ["Y"],
+  node: [makeNode("LeakyRelu", ["X"], ["Y"], [makeRefAttribute("alpha", "slope", "FLOAT")])],
+  opsetImport: [{ domain: "", version: 13 }],
+  attribute: ["slope"],
+});
 
 Deno.test("function: attribute references take the caller's value or the default", async () => {
-  const g = graph(
-    [
-      node("ScaledLeaky", ["x"], ["a"], [attr.float("slope", 0.25)], "custom"),
-      node("ScaledLeaky", ["x"], ["b"], [], "custom"),
-      node("PlainLeaky", ["x"], ["c"], [], "custom"),
-      node("PlainLeaky", ["x"], ["d"], [attr.float("slope", 2)], "custom"),
+  const g = makeGraph({
+    node: [
+      makeNode("ScaledLeaky", ["x"], ["a"], [floatAttr("slope", 0.25)], { domain: "custom" }),
+      makeNode("ScaledLeaky", ["x"], ["b"], [], { domain: "custom" }),
+      makeNode("PlainLeaky", ["x"], ["c"], [], { domain: "custom" }),
+      makeNode("PlainLeaky", ["x"], ["d"], [floatAttr("slope", 2)], { domain: "custom" }),
     ],
-    [vi("x", "float32", [2])],
-    [vi("a"), vi("b"), vi("c"), vi("d")],
-  );
+    input: [makeValueInfo("x", "float32", [2])],
+    output: [makeValueInfo("a"), makeValueInfo("b"), makeValueInfo("c"), makeValueInfo("d")],
+  });
   const out = await runModel(
-    model(g, [{ domain: "", version: 13 }, CUSTOM], [
-      scaledLeaky,
-      plainLeaky,
-    ]),
+    makeModel(g, {
+      opsetImport: [{ domain: "", version: 13 }, CUSTOM],
+      functions: [
+        scaledLeaky,
+        plainLeaky,
+      ],
+    }),
     { x: f32([-4, 2]) },
   );
   // -4 * 0.25 + -4 = -5; 2 + 2 = 4.
@@ -64,28 +79,33 @@ Deno.test("function: attribute references take the caller's value or the default
 });
 
 Deno.test("function: nested calls pass attribute references through", async () => {
-  const outer = fn(
-    "NegLeaky",
-    "custom",
-    ["X"],
-    ["Y"],
-    [
-      node("ScaledLeaky", ["X"], ["T"], [attr.ref("slope", "s", "FLOAT")], "custom"),
-      node("Neg", ["T"], ["Y"]),
+  const outer = makeFunction({
+    name: "NegLeaky",
+    domain: "custom",
+    input: ["X"],
+    output: ["Y"],
+    node: [
+      makeNode("ScaledLeaky", ["X"], ["T"], [makeRefAttribute("slope", "s", "FLOAT")], {
+        domain: "custom",
+      }),
+      makeNode("Neg", ["T"], ["Y"]),
     ],
-    [{ domain: "", version: 13 }, CUSTOM],
-    { attribute: ["s"] },
-  );
-  const g = graph(
-    [
-      node("NegLeaky", ["x"], ["y"], [attr.float("s", 0.1)], "custom"),
-      node("NegLeaky", ["x"], ["z"], [], "custom"),
+    opsetImport: [{ domain: "", version: 13 }, CUSTOM],
+    attribute: ["s"],
+  });
+  const g = makeGraph({
+    node: [
+      makeNode("NegLeaky", ["x"], ["y"], [floatAttr("s", 0.1)], { domain: "custom" }),
+      makeNode("NegLeaky", ["x"], ["z"], [], { domain: "custom" }),
     ],
-    [vi("x", "float32", [2])],
-    [vi("y"), vi("z")],
-  );
+    input: [makeValueInfo("x", "float32", [2])],
+    output: [makeValueInfo("y"), makeValueInfo("z")],
+  });
   const out = await runModel(
-    model(g, [{ domain: "", version: 13 }, CUSTOM], [outer, scaledLeaky]),
+    makeModel(g, {
+      opsetImport: [{ domain: "", version: 13 }, CUSTOM],
+      functions: [outer, scaledLeaky],
+    }),
     { x: f32([-10, 3]) },
   );
   // -(-10 * 0.1 - 10) = 11; -(3 + 3) = -6.
@@ -95,51 +115,60 @@ Deno.test("function: nested calls pass attribute references through", async () =
 });
 
 /** Clip(X, lo, hi) with min/max as inputs: Clip-11 semantics (Clip-6 reads attributes). */
-const clipFn = fn(
-  "ClipInputs",
-  "custom",
-  ["X", "lo", "hi"],
-  ["Y"],
-  [node("Clip", ["X", "lo", "hi"], ["Y"])],
-  [{ domain: "", version: 13 }],
-);
+const clipFn = makeFunction({
+  name: "ClipInputs",
+  domain: "custom",
+  input: ["X", "lo", "hi"],
+  output: ["Y"],
+  node: [makeNode("Clip", ["X", "lo", "hi"], ["Y"])],
+  opsetImport: [{ domain: "", version: 13 }],
+});
 
 Deno.test("function: the body runs with its own opset, even inside subgraphs", async () => {
   // The model imports opset 10 (Clip-6 takes min/max as attributes); the function imports
   // 13, where they are inputs. The If inside the second function runs Clip in a subgraph.
-  const ifFn = fn(
-    "ClipIf",
-    "custom",
-    ["C", "X", "lo", "hi"],
-    ["Y"],
-    [
-      node("If", ["C"], ["Y"], [
-        attr.graph(
+  const ifFn = makeFunction({
+    name: "ClipIf",
+    domain: "custom",
+    input: ["C", "X", "lo", "hi"],
+    output: ["Y"],
+    node: [
+      makeNode("If", ["C"], ["Y"], [
+        graphAttr(
           "then_branch",
-          graph([node("Clip", ["X", "lo", "hi"], ["t"])], [], [vi("t", "float32")]),
+          makeGraph({
+            node: [makeNode("Clip", ["X", "lo", "hi"], ["t"])],
+            output: [makeValueInfo("t", "float32")],
+          }),
         ),
-        attr.graph(
+        graphAttr(
           "else_branch",
-          graph([node("Neg", ["X"], ["e"])], [], [vi("e", "float32")]),
+          makeGraph({
+            node: [makeNode("Neg", ["X"], ["e"])],
+            output: [makeValueInfo("e", "float32")],
+          }),
         ),
       ]),
     ],
-    [{ domain: "", version: 13 }],
-  );
-  const g = graph(
-    [
-      node("ClipInputs", ["x", "lo", "hi"], ["y"], [], "custom"),
-      node("ClipIf", ["c", "x", "lo", "hi"], ["z"], [], "custom"),
-      node("Clip", ["x"], ["w"], [attr.float("min", 0)]),
-    ],
-    [vi("x", "float32", [3]), vi("c", "bool", [])],
-    [vi("y"), vi("z"), vi("w")],
-    { lo: f32([-1], []), hi: f32([1], []) },
-  );
-  const out = await runModel(model(g, [{ domain: "", version: 10 }, CUSTOM], [clipFn, ifFn]), {
-    x: f32([-5, 0.5, 5]),
-    c: bool([true], []),
+    opsetImport: [{ domain: "", version: 13 }],
   });
+  const g = makeGraph({
+    node: [
+      makeNode("ClipInputs", ["x", "lo", "hi"], ["y"], [], { domain: "custom" }),
+      makeNode("ClipIf", ["c", "x", "lo", "hi"], ["z"], [], { domain: "custom" }),
+      makeNode("Clip", ["x"], ["w"], [floatAttr("min", 0)]),
+    ],
+    input: [makeValueInfo("x", "float32", [3]), makeValueInfo("c", "bool", [])],
+    output: [makeValueInfo("y"), makeValueInfo("z"), makeValueInfo("w")],
+    initializer: [makeTensorProto(f32([-1], []), "lo"), makeTensorProto(f32([1], []), "hi")],
+  });
+  const out = await runModel(
+    makeModel(g, { opsetImport: [{ domain: "", version: 10 }, CUSTOM], functions: [clipFn, ifFn] }),
+    {
+      x: f32([-5, 0.5, 5]),
+      c: bool([true], []),
+    },
+  );
   assert.deepEqual(plain(out.y).data, [-1, 0.5, 1]);
   assert.deepEqual(plain(out.z).data, [-1, 0.5, 1]);
   // The model's own Clip is Clip-6 (attributes).
@@ -147,33 +176,41 @@ Deno.test("function: the body runs with its own opset, even inside subgraphs", a
 });
 
 Deno.test("function: an omitted optional input is omitted inside the body", async () => {
-  const g = graph(
-    [node("ClipInputs", ["x", "", "hi"], ["y"], [], "custom")],
-    [vi("x", "float32", [3])],
-    [vi("y")],
-    { hi: f32([1], []) },
-  );
+  const g = makeGraph({
+    node: [makeNode("ClipInputs", ["x", "", "hi"], ["y"], [], { domain: "custom" })],
+    input: [makeValueInfo("x", "float32", [3])],
+    output: [makeValueInfo("y")],
+    initializer: [makeTensorProto(f32([1], []), "hi")],
+  });
   const out = await runModel(
-    model(g, [{ domain: "", version: 13 }, CUSTOM], [clipFn]),
+    makeModel(g, { opsetImport: [{ domain: "", version: 13 }, CUSTOM], functions: [clipFn] }),
     { x: f32([-5, 0.5, 5]) },
   );
   assert.deepEqual(plain(out.y).data, [-5, 0.5, 1]);
 });
 
 Deno.test("function: a function that calls itself is rejected when planning", async () => {
-  const loop = fn(
-    "Forever",
-    "custom",
-    ["X"],
-    ["Y"],
-    [node("Forever", ["X"], ["Y"], [], "custom")],
-    [CUSTOM],
-  );
-  const g = graph([node("Forever", ["x"], ["y"], [], "custom")], [vi("x", "float32", [1])], [
-    vi("y"),
-  ]);
+  const loop = makeFunction({
+    name: "Forever",
+    domain: "custom",
+    input: ["X"],
+    output: ["Y"],
+    node: [makeNode("Forever", ["X"], ["Y"], [], { domain: "custom" })],
+    opsetImport: [CUSTOM],
+  });
+  const g = makeGraph({
+    node: [makeNode("Forever", ["x"], ["y"], [], { domain: "custom" })],
+    input: [makeValueInfo("x", "float32", [1])],
+    output: [
+      makeValueInfo("y"),
+    ],
+  });
   await assert.rejects(
-    InferenceSession.create(encodeModel(model(g, [{ domain: "", version: 13 }, CUSTOM], [loop]))),
+    InferenceSession.create(
+      encodeModel(
+        makeModel(g, { opsetImport: [{ domain: "", version: 13 }, CUSTOM], functions: [loop] }),
+      ),
+    ),
     ModelFormatError,
   );
 });

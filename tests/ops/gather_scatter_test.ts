@@ -8,19 +8,8 @@
 import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { RuntimeError, UnsupportedError } from "../../pipeline/errors.ts";
-import {
-  aInt,
-  aString,
-  f32,
-  i32,
-  i64,
-  inferOp,
-  iota,
-  runOp,
-  runTensor,
-  str,
-  values,
-} from "./_op_harness.ts";
+import { f32, i32, i64, inferOp, iota, runOp, runTensor, str, values } from "./_op_harness.ts";
+import { intAttr, stringAttr } from "../../pipeline/load/build.ts";
 
 const BIG = 2n ** 62n + 1n;
 
@@ -29,10 +18,12 @@ Deno.test("Gather: negative int32 indices, strings, scalar index, complex, error
   let y = await runTensor("Gather", 13, [s, i32([-1, 0])]);
   assert.deepEqual(y.dims, [2, 2]);
   assert.deepEqual(values(y), ["e", "f", "a", "b"]);
-  y = await runTensor("Gather", 13, [s, i64([1], [])], [aInt("axis", 1)]);
+  y = await runTensor("Gather", 13, [s, i64([1], [])], [intAttr("axis", 1)]);
   assert.deepEqual(y.dims, [3]);
   assert.deepEqual(values(y), ["b", "d", "f"]);
-  y = await runTensor("Gather", 1, [iota([2, 3]), i64([2, 0, 2, 1], [2, 2])], [aInt("axis", -1)]);
+  y = await runTensor("Gather", 1, [iota([2, 3]), i64([2, 0, 2, 1], [2, 2])], [
+    intAttr("axis", -1),
+  ]);
   assert.deepEqual(y.dims, [2, 2, 2]);
   assert.deepEqual(values(y), [2, 0, 2, 1, 5, 3, 5, 4]);
   const c = new Tensor("complex128", Float64Array.of(1, 2, 3, 4), [2]);
@@ -46,7 +37,9 @@ Deno.test("Gather: negative int32 indices, strings, scalar index, complex, error
 
 Deno.test("GatherElements: negative indices on either axis, int64 data", async () => {
   const x = i64([1, 2, BIG, 4], [2, 2]);
-  let y = await runTensor("GatherElements", 13, [x, i32([-1, 0, 0, 0], [2, 2])], [aInt("axis", 1)]);
+  let y = await runTensor("GatherElements", 13, [x, i32([-1, 0, 0, 0], [2, 2])], [
+    intAttr("axis", 1),
+  ]);
   assert.deepEqual(values(y), [2n, 1n, BIG, BIG]);
   y = await runTensor("GatherElements", 11, [x, i64([1, -2], [1, 2])]);
   assert.deepEqual(y.dims, [1, 2]);
@@ -58,10 +51,12 @@ Deno.test("GatherND: element and slice gathers, batch_dims, strings", async () =
   const s = str(["a", "b", "c", "d", "e", "f", "g", "h"], [2, 2, 2]);
   let y = await runTensor("GatherND", 11, [s, i64([0, 1, 1, 1, 0, 0], [2, 3])]);
   assert.deepEqual(values(y), ["d", "e"]);
-  y = await runTensor("GatherND", 12, [s, i64([1, -2], [2, 1])], [aInt("batch_dims", 1)]);
+  y = await runTensor("GatherND", 12, [s, i64([1, -2], [2, 1])], [intAttr("batch_dims", 1)]);
   assert.deepEqual(y.dims, [2, 2]);
   assert.deepEqual(values(y), ["c", "d", "e", "f"]);
-  y = await runTensor("GatherND", 13, [s, i64([1, 0, 1, 0], [2, 1, 2])], [aInt("batch_dims", 1)]);
+  y = await runTensor("GatherND", 13, [s, i64([1, 0, 1, 0], [2, 1, 2])], [
+    intAttr("batch_dims", 1),
+  ]);
   assert.deepEqual(y.dims, [2, 1]);
   assert.deepEqual(values(y), ["c", "g"]);
   await assert.rejects(() => runOp("GatherND", 13, [s, i64([0, 0, 0, 0], [1, 4])]), RuntimeError);
@@ -70,19 +65,19 @@ Deno.test("GatherND: element and slice gathers, batch_dims, strings", async () =
 Deno.test("ScatterElements: add/mul on integers wraps and stays exact", async () => {
   const x = i32([1, 2, 3]);
   let y = await runTensor("ScatterElements", 16, [x, i64([0, 0, -1]), i32([10, 20, 5])], [
-    aString("reduction", "add"),
+    stringAttr("reduction", "add"),
   ]);
   assert.deepEqual(values(y), [31, 2, 8]);
   y = await runTensor("ScatterElements", 16, [i32([65536]), i64([0]), i32([65536])], [
-    aString("reduction", "mul"),
+    stringAttr("reduction", "mul"),
   ]);
   assert.deepEqual(values(y), [0]); // 2^32 wraps to 0 in int32
   y = await runTensor("ScatterElements", 18, [i64([BIG]), i64([0]), i64([3])], [
-    aString("reduction", "mul"),
+    stringAttr("reduction", "mul"),
   ]);
   assert.deepEqual(values(y), [BigInt.asIntN(64, BIG * 3n)]);
   y = await runTensor("ScatterElements", 18, [i64([5, 5]), i64([0, 1]), i64([BIG, -BIG])], [
-    aString("reduction", "max"),
+    stringAttr("reduction", "max"),
   ]);
   assert.deepEqual(values(y), [BIG, 5n]);
   // The input is not modified.
@@ -92,16 +87,16 @@ Deno.test("ScatterElements: add/mul on integers wraps and stays exact", async ()
 Deno.test("ScatterElements: bool and float16 reductions; strings only without reduction", async () => {
   const b = (v: number[]) => new Tensor("bool", Uint8Array.from(v), [v.length]);
   let y = await runTensor("ScatterElements", 18, [b([0, 1]), i64([0, 1]), b([1, 0])], [
-    aString("reduction", "add"),
+    stringAttr("reduction", "add"),
   ]);
   assert.deepEqual(values(y), [1, 1]);
   y = await runTensor("ScatterElements", 18, [b([0, 1]), i64([0, 1]), b([1, 0])], [
-    aString("reduction", "mul"),
+    stringAttr("reduction", "mul"),
   ]);
   assert.deepEqual(values(y), [0, 0]);
   const h = new Tensor("float16", [2048, 1], [2]);
   y = await runTensor("ScatterElements", 18, [h, i64([0, 0]), new Tensor("float16", [1, 1], [2])], [
-    aString("reduction", "add"),
+    stringAttr("reduction", "add"),
   ]);
   // float16 cannot hold 2049: each step rounds (ties to even) back to 2048.
   assert.deepEqual(Array.from(new Float16Array((y.data as Uint16Array).buffer)), [2048, 1]);
@@ -110,19 +105,21 @@ Deno.test("ScatterElements: bool and float16 reductions; strings only without re
     i64([1], [1, 1]),
     str(["z"], [1, 1]),
   ], [
-    aInt("axis", 1),
+    intAttr("axis", 1),
   ]);
   assert.deepEqual(values(y), ["a", "z"]);
   await assert.rejects(
     () =>
       runOp("ScatterElements", 18, [str(["a"]), i64([0]), str(["b"])], [
-        aString("reduction", "add"),
+        stringAttr("reduction", "add"),
       ]),
     UnsupportedError,
   );
   await assert.rejects(
     () =>
-      runOp("ScatterElements", 16, [f32([1]), i64([0]), f32([2])], [aString("reduction", "max")]),
+      runOp("ScatterElements", 16, [f32([1]), i64([0]), f32([2])], [
+        stringAttr("reduction", "max"),
+      ]),
     RuntimeError,
   );
   y = await runTensor("Scatter", 9, [iota([2, 2]), i64([1, 0], [1, 2]), f32([8, 9], [1, 2])]);
@@ -135,11 +132,11 @@ Deno.test("ScatterND: slices, duplicates with add, min on floats", async () => {
     i64([1, 1], [2, 1]),
     f32([1, 1, 2, 2], [2, 2]),
   ], [
-    aString("reduction", "add"),
+    stringAttr("reduction", "add"),
   ]);
   assert.deepEqual(values(y), [0, 1, 5, 6]);
   y = await runTensor("ScatterND", 18, [f32([5, 5, 5]), i64([0, 2, -1], [3, 1]), f32([4, 9, 1])], [
-    aString("reduction", "min"),
+    stringAttr("reduction", "min"),
   ]);
   assert.deepEqual(values(y), [4, 5, 1]);
   y = await runTensor("ScatterND", 11, [
@@ -160,7 +157,9 @@ Deno.test("TensorScatter writes per-batch windows linearly or circularly", async
   const up = f32([10, 11, 20, 21], [2, 2, 1]);
   let y = await runTensor("TensorScatter", 24, [past, up, i64([1, 2])]);
   assert.deepEqual(values(y), [0, 10, 11, 3, 4, 5, 20, 21]);
-  y = await runTensor("TensorScatter", 24, [past, up, i64([3, 0])], [aString("mode", "circular")]);
+  y = await runTensor("TensorScatter", 24, [past, up, i64([3, 0])], [
+    stringAttr("mode", "circular"),
+  ]);
   assert.deepEqual(values(y), [11, 1, 2, 10, 20, 21, 6, 7]);
   y = await runTensor("TensorScatter", 24, [past, up, undefined]);
   assert.deepEqual(values(y), [10, 11, 2, 3, 20, 21, 6, 7]);
@@ -177,7 +176,7 @@ Deno.test("OneHot: negative and fractional indices, axis 0, string values", asyn
   assert.deepEqual(y.dims, [3, 3]);
   assert.deepEqual(values(y), ["on", "off", "off", "off", "off", "on", "off", "off", "off"]);
   y = await runTensor("OneHot", 11, [f32([1.7, 0]), i64([2], [1]), i64([0, BIG])], [
-    aInt("axis", 0),
+    intAttr("axis", 0),
   ]);
   assert.deepEqual(y.dims, [2, 2]);
   assert.deepEqual(values(y), [0n, BIG, BIG, 0n]);
@@ -192,19 +191,21 @@ Deno.test("inference: Gather, GatherND, OneHot, GatherElements", () => {
     shape,
   });
   assert.deepEqual(
-    inferOp("Gather", 13, [t("float32", ["N", 5, 6]), t("int64", [2, 3])], [aInt("axis", 1)])
+    inferOp("Gather", 13, [t("float32", ["N", 5, 6]), t("int64", [2, 3])], [intAttr("axis", 1)])
       .types[0],
     t("float32", ["N", 2, 3, 6]),
   );
   assert.deepEqual(
     inferOp("GatherND", 13, [t("float32", ["B", 4, 5]), t("int64", ["B", 7, 1])], [
-      aInt("batch_dims", 1),
+      intAttr("batch_dims", 1),
     ])
       .types[0],
     t("float32", ["B", 7, 5]),
   );
   assert.deepEqual(
-    inferOp("OneHot", 11, [t("int64", ["N", 2]), undefined, t("float32", [2])], [aInt("axis", 1)], [
+    inferOp("OneHot", 11, [t("int64", ["N", 2]), undefined, t("float32", [2])], [
+      intAttr("axis", 1),
+    ], [
       undefined,
       i64([10], []),
     ]).types[0],

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { encode as encodePng } from "npm:fast-png@8.0.0";
 import { runOp, runTensor, values } from "./_op_harness.ts";
-import { attr } from "./_ir_build.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { RuntimeError, UnsupportedError } from "../../pipeline/errors.ts";
+import { stringAttr } from "../../pipeline/load/build.ts";
 
 function fromBase64(s: string): Uint8Array {
   return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
@@ -20,7 +20,7 @@ function bytes(b: Uint8Array | number[]): Tensor {
 }
 
 function decode(b: Uint8Array | number[], format = "RGB"): Promise<Tensor> {
-  return runTensor("ImageDecoder", 20, [bytes(b)], [attr.string("pixel_format", format)]);
+  return runTensor("ImageDecoder", 20, [bytes(b)], [stringAttr("pixel_format", format)]);
 }
 
 /** JPEG files made with libjpeg-turbo's encoder, and what its decoder returns for them. */

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { numbersOf } from "../../ops/util.ts";
-import { assertClose, f32, runNode } from "./_single_node.ts";
+import { assertClose, f32 } from "./_op_harness.ts";
+import { runNode } from "./_session_run.ts";
 
 function values(t: Tensor | undefined): number[] {
   assert.ok(t, "missing output");

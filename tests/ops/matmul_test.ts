@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { RuntimeError } from "../../pipeline/errors.ts";
-import { aFloat, aInt, aString, f32, i32, i64, inferOp, runTensor, values } from "./_op_harness.ts";
+import { f32, i32, i64, inferOp, runTensor, values } from "./_op_harness.ts";
+import { floatAttr, intAttr, stringAttr } from "../../pipeline/load/build.ts";
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void {
   assert.equal(actual.length, expected.length);
@@ -129,10 +130,10 @@ Deno.test("Gemm applies transA, transB, alpha, beta and broadcasts C", async () 
   const b = f32([1, 0, 0, 1, 2, 3], [3, 2]);
   const c = f32([10, 20, 30], [3]);
   const y = await runTensor("Gemm", 13, [a, b, c], [
-    aInt("transA", 1),
-    aInt("transB", 1),
-    aFloat("alpha", 2),
-    aFloat("beta", 0.5),
+    intAttr("transA", 1),
+    intAttr("transB", 1),
+    floatAttr("alpha", 2),
+    floatAttr("beta", 0.5),
   ]);
   // A'B' = [[1,2,8],[3,4,18]]; 2*A'B' + 0.5*C
   assert.deepEqual(y.dims, [2, 3]);
@@ -156,31 +157,31 @@ Deno.test("Gemm on int64 is exact and int32 Gemm wraps", async () => {
   ]);
   assert.deepEqual(values(y), [2n ** 56n + 4n]);
   const z = await runTensor("Gemm", 13, [i32([2 ** 30], [1, 1]), i32([8], [1, 1])], [
-    aInt("transA", 1),
+    intAttr("transA", 1),
   ]);
   assert.deepEqual(values(z), [0]);
 });
 
 Deno.test("Einsum: diagonal, trace, implicit output, outer product, sum", async () => {
   const m = f32([1, 2, 3, 4, 5, 6, 7, 8, 9], [3, 3]);
-  const diag = await runTensor("Einsum", 12, [m], [aString("equation", "ii->i")]);
+  const diag = await runTensor("Einsum", 12, [m], [stringAttr("equation", "ii->i")]);
   assert.deepEqual(diag.dims, [3]);
   close(diag.data as Float32Array, [1, 5, 9]);
-  const trace = await runTensor("Einsum", 12, [m], [aString("equation", "ii")]);
+  const trace = await runTensor("Einsum", 12, [m], [stringAttr("equation", "ii")]);
   assert.deepEqual(trace.dims, []);
   close(trace.data as Float32Array, [15]);
-  const tr = await runTensor("Einsum", 12, [m], [aString("equation", "ij")]);
+  const tr = await runTensor("Einsum", 12, [m], [stringAttr("equation", "ij")]);
   close(tr.data as Float32Array, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  const tt = await runTensor("Einsum", 12, [m], [aString("equation", "ji")]);
+  const tt = await runTensor("Einsum", 12, [m], [stringAttr("equation", "ji")]);
   close(tt.data as Float32Array, [1, 4, 7, 2, 5, 8, 3, 6, 9]); // implicit output "ij" (sorted)
   const outer = await runTensor("Einsum", 12, [f32([1, 2]), f32([3, 4, 5])], [
-    aString("equation", "i,j->ij"),
+    stringAttr("equation", "i,j->ij"),
   ]);
   assert.deepEqual(outer.dims, [2, 3]);
   close(outer.data as Float32Array, [3, 4, 5, 6, 8, 10]);
-  const all = await runTensor("Einsum", 12, [m], [aString("equation", "ij->")]);
+  const all = await runTensor("Einsum", 12, [m], [stringAttr("equation", "ij->")]);
   close(all.data as Float32Array, [45]);
-  const rows = await runTensor("Einsum", 12, [m], [aString("equation", "ij -> i")]);
+  const rows = await runTensor("Einsum", 12, [m], [stringAttr("equation", "ij -> i")]);
   close(rows.data as Float32Array, [6, 15, 24]);
 });
 
@@ -188,30 +189,30 @@ Deno.test("Einsum: ellipsis broadcasting, repeated labels across operands, upper
   const aDims = [2, 1, 2, 3], bDims = [3, 3, 2];
   const a = seq(12), b = seq(18, 0.5, 2);
   const y = await runTensor("Einsum", 12, [f32(a, aDims), f32(b, bDims)], [
-    aString("equation", "...ij,...jk->...ik"),
+    stringAttr("equation", "...ij,...jk->...ik"),
   ]);
   const ref = naiveMatmul(a, aDims, b, bDims);
   assert.deepEqual(y.dims, ref.dims);
   close(y.data as Float32Array, ref.data);
   // Implicit output with an ellipsis: "...ij,...jk" gives "...ik".
   const y2 = await runTensor("Einsum", 12, [f32(a, aDims), f32(b, bDims)], [
-    aString("equation", "...ij,...jk"),
+    stringAttr("equation", "...ij,...jk"),
   ]);
   close(y2.data as Float32Array, ref.data);
   // Three operands: sum_j,k x_i y_ij z_jk with "i,ij,jk->ik".
   const x = [1, 2], yv = [1, 0, 2, 1, 1, 1], z = [1, 2, 3, 4, 5, 6];
   const r = await runTensor("Einsum", 12, [f32(x), f32(yv, [2, 3]), f32(z, [3, 2])], [
-    aString("equation", "i,ij,jk->ik"),
+    stringAttr("equation", "i,ij,jk->ik"),
   ]);
   // row 0: 1*([1,0,2]·Z) = [1+10, 2+12] = [11,14]; row 1: 2*([1,1,1]·Z) = 2*[9,12]
   close(r.data as Float32Array, [11, 14, 18, 24]);
   // "iij->j": diagonal over the first two axes then summed.
   const t = f32(Array.from({ length: 8 }, (_, i) => i), [2, 2, 2]);
-  const d = await runTensor("Einsum", 12, [t], [aString("equation", "iij->j")]);
+  const d = await runTensor("Einsum", 12, [t], [stringAttr("equation", "iij->j")]);
   close(d.data as Float32Array, [0 + 6, 1 + 7]);
   // Implicit order sorts uppercase before lowercase: "Ba,aC" -> "BC".
   const u = await runTensor("Einsum", 12, [f32([1, 2], [1, 2]), f32([3, 4], [2, 1])], [
-    aString("equation", "Ba,aC"),
+    stringAttr("equation", "Ba,aC"),
   ]);
   assert.deepEqual(u.dims, [1, 1]);
   close(u.data as Float32Array, [11]);
@@ -219,7 +220,7 @@ Deno.test("Einsum: ellipsis broadcasting, repeated labels across operands, upper
 
 Deno.test("Einsum on int64 is exact", async () => {
   const y = await runTensor("Einsum", 12, [i64([2n ** 60n, 1n]), i64([1n, 3n])], [
-    aString("equation", "i,i"),
+    stringAttr("equation", "i,i"),
   ]);
   assert.equal(y.type, "int64");
   assert.deepEqual(values(y), [2n ** 60n + 3n]);
@@ -227,7 +228,7 @@ Deno.test("Einsum on int64 is exact", async () => {
 
 Deno.test("Einsum rejects equations that do not match the inputs", async () => {
   await assert.rejects(
-    () => runTensor("Einsum", 12, [f32([1, 2])], [aString("equation", "ij->i")]),
+    () => runTensor("Einsum", 12, [f32([1, 2])], [stringAttr("equation", "ij->i")]),
     RuntimeError,
   );
 });
@@ -267,10 +268,13 @@ Deno.test("MatMul, Gemm, Einsum and Det infer shapes with symbolic dims", () => 
   assert.deepEqual(mm.errors, []);
   const bad = inferOp("MatMul", 13, [t([3, 4]), t([5, 6])]);
   assert.equal(bad.errors.length, 1);
-  const g = inferOp("Gemm", 13, [t([4, "M"]), t(["N", 4])], [aInt("transA", 1), aInt("transB", 1)]);
+  const g = inferOp("Gemm", 13, [t([4, "M"]), t(["N", 4])], [
+    intAttr("transA", 1),
+    intAttr("transB", 1),
+  ]);
   assert.deepEqual(g.types[0], { kind: "tensor", elemType: "float32", shape: ["M", "N"] });
   const e = inferOp("Einsum", 12, [t(["B", 2, 3]), t(["B", 3, 7])], [
-    aString("equation", "bij,bjk->bik"),
+    stringAttr("equation", "bij,bjk->bik"),
   ]);
   assert.deepEqual(e.types[0], { kind: "tensor", elemType: "float32", shape: ["B", 2, 7] });
   const d = inferOp("Det", 22, [t(["B", 3, 3])]);

@@ -9,19 +9,17 @@ import { OnnxMap, Sequence, Tensor } from "../../pipeline/tensor/tensor.ts";
 import { UnsupportedError } from "../../pipeline/errors.ts";
 import { probit } from "../../ops/ml_common.ts";
 import { multiclassProbability } from "../../ops/ml_linear.ts";
+import { asTensor, f32, f64, i32, i64, near, nums, str, values } from "./_op_harness.ts";
+import { runOne } from "./_session_run.ts";
 import {
-  asTensor,
-  attr,
-  elems,
-  f32,
-  f64,
-  i32,
-  i64,
-  near,
-  nums,
-  runOne,
-  str,
-} from "./_family_run.ts";
+  floatAttr,
+  floatsAttr,
+  intAttr,
+  intsAttr,
+  stringAttr,
+  stringsAttr,
+  tensorAttr,
+} from "../../pipeline/load/build.ts";
 
 const ML = { domain: "ai.onnx.ml" };
 
@@ -41,14 +39,14 @@ const sig = (x: number) => 1 / (1 + Math.exp(-x));
  * Two trees (node ids listed out of order in tree 1):
  * tree 0: x0 <= 0.5 ? 1 : (x1 < 2 ? 2 : 3); tree 1: x1 > 1 (NaN → true) ? 10 : 20.
  */
-function regressorAttrs(agg: string, extra: ReturnType<typeof attr.int>[] = [], v3 = false) {
+function regressorAttrs(agg: string, extra: ReturnType<typeof intAttr>[] = [], v3 = false) {
   const values = [0.5, 0, 2, 0, 0, 0, 1, 0];
   const weights = [1, 2, 3, 10, 20];
   return [
-    attr.ints("nodes_treeids", [0, 0, 0, 0, 0, 1, 1, 1]),
-    attr.ints("nodes_nodeids", [0, 1, 2, 3, 4, 1, 0, 2]),
-    attr.ints("nodes_featureids", [0, 0, 1, 0, 0, 0, 1, 0]),
-    attr.strings("nodes_modes", [
+    intsAttr("nodes_treeids", [0, 0, 0, 0, 0, 1, 1, 1]),
+    intsAttr("nodes_nodeids", [0, 1, 2, 3, 4, 1, 0, 2]),
+    intsAttr("nodes_featureids", [0, 0, 1, 0, 0, 0, 1, 0]),
+    stringsAttr("nodes_modes", [
       "BRANCH_LEQ",
       "LEAF",
       "BRANCH_LT",
@@ -58,18 +56,18 @@ function regressorAttrs(agg: string, extra: ReturnType<typeof attr.int>[] = [], 
       "BRANCH_GT",
       "LEAF",
     ]),
-    v3 ? attr.tensor("nodes_values_as_tensor", f64(values)) : attr.floats("nodes_values", values),
-    attr.ints("nodes_truenodeids", [1, 0, 3, 0, 0, 0, 1, 0]),
-    attr.ints("nodes_falsenodeids", [2, 0, 4, 0, 0, 0, 2, 0]),
-    attr.ints("nodes_missing_value_tracks_true", [0, 0, 0, 0, 0, 0, 1, 0]),
-    attr.ints("target_treeids", [0, 0, 0, 1, 1]),
-    attr.ints("target_nodeids", [1, 3, 4, 1, 2]),
-    attr.ints("target_ids", [0, 0, 0, 0, 0]),
+    v3 ? tensorAttr("nodes_values_as_tensor", f64(values)) : floatsAttr("nodes_values", values),
+    intsAttr("nodes_truenodeids", [1, 0, 3, 0, 0, 0, 1, 0]),
+    intsAttr("nodes_falsenodeids", [2, 0, 4, 0, 0, 0, 2, 0]),
+    intsAttr("nodes_missing_value_tracks_true", [0, 0, 0, 0, 0, 0, 1, 0]),
+    intsAttr("target_treeids", [0, 0, 0, 1, 1]),
+    intsAttr("target_nodeids", [1, 3, 4, 1, 2]),
+    intsAttr("target_ids", [0, 0, 0, 0, 0]),
     v3
-      ? attr.tensor("target_weights_as_tensor", f64(weights))
-      : attr.floats("target_weights", weights),
-    attr.int("n_targets", 1),
-    attr.string("aggregate_function", agg),
+      ? tensorAttr("target_weights_as_tensor", f64(weights))
+      : floatsAttr("target_weights", weights),
+    intAttr("n_targets", 1),
+    stringAttr("aggregate_function", agg),
     ...extra,
   ];
 }
@@ -100,7 +98,7 @@ Deno.test("TreeEnsembleRegressor adds base values after aggregation and accepts 
   const [y] = await runOne(
     "TreeEnsembleRegressor",
     [i64([0, 0, 1, 1], [2, 2])],
-    regressorAttrs("AVERAGE", [attr.floats("base_values", [100])]),
+    regressorAttrs("AVERAGE", [floatsAttr("base_values", [100])]),
     ML,
   );
   // Row [0, 0]: (1 + 20) / 2 + 100; row [1, 1]: (2 + 20) / 2 + 100 (1 > 1 is false).
@@ -111,13 +109,13 @@ Deno.test("TreeEnsembleRegressor with two targets and SOFTMAX / LOGISTIC post-tr
   const base = regressorAttrs("SUM").filter((a) =>
     a.name !== "target_ids" && a.name !== "n_targets"
   );
-  const two = [...base, attr.ints("target_ids", [0, 0, 0, 1, 1]), attr.int("n_targets", 2)];
+  const two = [...base, intsAttr("target_ids", [0, 0, 0, 1, 1]), intAttr("n_targets", 2)];
   const [plain] = await runOne("TreeEnsembleRegressor", [TREE_X], two, ML);
   near(nums(plain), [1, 20, 2, 10, 3, 10, 3, 10]);
   const [soft] = await runOne(
     "TreeEnsembleRegressor",
     [TREE_X],
-    [...two, attr.string("post_transform", "SOFTMAX")],
+    [...two, stringAttr("post_transform", "SOFTMAX")],
     ML,
   );
   near(nums(soft), [
@@ -129,7 +127,7 @@ Deno.test("TreeEnsembleRegressor with two targets and SOFTMAX / LOGISTIC post-tr
   const [logi] = await runOne(
     "TreeEnsembleRegressor",
     [f32([0, 0], [1, 2])],
-    [...two, attr.string("post_transform", "LOGISTIC")],
+    [...two, stringAttr("post_transform", "LOGISTIC")],
     ML,
   );
   near(nums(logi), [sig(1), sig(20)]);
@@ -138,10 +136,10 @@ Deno.test("TreeEnsembleRegressor with two targets and SOFTMAX / LOGISTIC post-tr
 Deno.test("TreeEnsembleRegressor evaluates every branch mode", async () => {
   // x0 == 2 ? 5 : (x0 != 3 ? (x0 >= 10 ? 7 : 6) : 8)
   const attrs = [
-    attr.ints("nodes_treeids", [0, 0, 0, 0, 0, 0, 0]),
-    attr.ints("nodes_nodeids", [0, 1, 2, 3, 4, 5, 6]),
-    attr.ints("nodes_featureids", [0, 0, 0, 0, 0, 0, 0]),
-    attr.strings("nodes_modes", [
+    intsAttr("nodes_treeids", [0, 0, 0, 0, 0, 0, 0]),
+    intsAttr("nodes_nodeids", [0, 1, 2, 3, 4, 5, 6]),
+    intsAttr("nodes_featureids", [0, 0, 0, 0, 0, 0, 0]),
+    stringsAttr("nodes_modes", [
       "BRANCH_EQ",
       "LEAF",
       "BRANCH_NEQ",
@@ -150,37 +148,35 @@ Deno.test("TreeEnsembleRegressor evaluates every branch mode", async () => {
       "LEAF",
       "LEAF",
     ]),
-    attr.floats("nodes_values", [2, 0, 3, 10, 0, 0, 0]),
-    attr.ints("nodes_truenodeids", [1, 0, 3, 4, 0, 0, 0]),
-    attr.ints("nodes_falsenodeids", [2, 0, 6, 5, 0, 0, 0]),
-    attr.ints("target_treeids", [0, 0, 0, 0]),
-    attr.ints("target_nodeids", [1, 4, 5, 6]),
-    attr.ints("target_ids", [0, 0, 0, 0]),
-    attr.floats("target_weights", [5, 7, 6, 8]),
-    attr.int("n_targets", 1),
+    floatsAttr("nodes_values", [2, 0, 3, 10, 0, 0, 0]),
+    intsAttr("nodes_truenodeids", [1, 0, 3, 4, 0, 0, 0]),
+    intsAttr("nodes_falsenodeids", [2, 0, 6, 5, 0, 0, 0]),
+    intsAttr("target_treeids", [0, 0, 0, 0]),
+    intsAttr("target_nodeids", [1, 4, 5, 6]),
+    intsAttr("target_ids", [0, 0, 0, 0]),
+    floatsAttr("target_weights", [5, 7, 6, 8]),
+    intAttr("n_targets", 1),
   ];
   const [y] = await runOne("TreeEnsembleRegressor", [f64([2, 3, 10, 4, 11], [5, 1])], attrs, ML);
   near(nums(y), [5, 8, 7, 6, 7]);
 });
 
 /** Three classes; tree 0 splits on x0 <= 0, tree 1 on x1 <= 0. */
-function classifierAttrs(extra: ReturnType<typeof attr.int>[], v3 = false) {
+function classifierAttrs(extra: ReturnType<typeof intAttr>[], v3 = false) {
   const weights = [0.6, 0.4, 1.0, 0.2, 0.8];
   return [
-    attr.ints("nodes_treeids", [0, 0, 0, 1, 1, 1]),
-    attr.ints("nodes_nodeids", [0, 1, 2, 0, 1, 2]),
-    attr.ints("nodes_featureids", [0, 0, 0, 1, 0, 0]),
-    attr.strings("nodes_modes", ["BRANCH_LEQ", "LEAF", "LEAF", "BRANCH_LEQ", "LEAF", "LEAF"]),
-    attr.floats("nodes_values", [0, 0, 0, 0, 0, 0]),
-    attr.ints("nodes_truenodeids", [1, 0, 0, 1, 0, 0]),
-    attr.ints("nodes_falsenodeids", [2, 0, 0, 2, 0, 0]),
-    attr.ints("class_treeids", [0, 0, 0, 1, 1]),
-    attr.ints("class_nodeids", [1, 1, 2, 1, 2]),
-    attr.ints("class_ids", [0, 1, 2, 0, 1]),
-    v3
-      ? attr.tensor("class_weights_as_tensor", f64(weights))
-      : attr.floats("class_weights", weights),
-    attr.floats("base_values", [0.1, 0.2, 0.3]),
+    intsAttr("nodes_treeids", [0, 0, 0, 1, 1, 1]),
+    intsAttr("nodes_nodeids", [0, 1, 2, 0, 1, 2]),
+    intsAttr("nodes_featureids", [0, 0, 0, 1, 0, 0]),
+    stringsAttr("nodes_modes", ["BRANCH_LEQ", "LEAF", "LEAF", "BRANCH_LEQ", "LEAF", "LEAF"]),
+    floatsAttr("nodes_values", [0, 0, 0, 0, 0, 0]),
+    intsAttr("nodes_truenodeids", [1, 0, 0, 1, 0, 0]),
+    intsAttr("nodes_falsenodeids", [2, 0, 0, 2, 0, 0]),
+    intsAttr("class_treeids", [0, 0, 0, 1, 1]),
+    intsAttr("class_nodeids", [1, 1, 2, 1, 2]),
+    intsAttr("class_ids", [0, 1, 2, 0, 1]),
+    v3 ? tensorAttr("class_weights_as_tensor", f64(weights)) : floatsAttr("class_weights", weights),
+    floatsAttr("base_values", [0.1, 0.2, 0.3]),
     ...extra,
   ];
 }
@@ -194,7 +190,7 @@ Deno.test("TreeEnsembleClassifier multi-class labels and scores (int and string 
     const [y, z] = await runOne(
       "TreeEnsembleClassifier",
       [CLS_X],
-      classifierAttrs([attr.ints("classlabels_int64s", [10, 20, 30])], v3),
+      classifierAttrs([intsAttr("classlabels_int64s", [10, 20, 30])], v3),
       { ...ML, outputs: 2, opset: v3 ? 3 : 1 },
     );
     assert.equal(asTensor(y).type, "int64");
@@ -206,12 +202,12 @@ Deno.test("TreeEnsembleClassifier multi-class labels and scores (int and string 
     "TreeEnsembleClassifier",
     [CLS_X],
     classifierAttrs([
-      attr.strings("classlabels_strings", ["a", "b", "c"]),
-      attr.string("post_transform", "SOFTMAX"),
+      stringsAttr("classlabels_strings", ["a", "b", "c"]),
+      stringAttr("post_transform", "SOFTMAX"),
     ]),
     { ...ML, outputs: 2 },
   );
-  assert.deepEqual(elems(ys), ["a", "c", "b"]);
+  assert.deepEqual(values(ys), ["a", "c", "b"]);
   near(nums(zs), CLS_SCORES.flatMap(softmax));
 });
 
@@ -220,16 +216,16 @@ Deno.test("TreeEnsembleClassifier SOFTMAX_ZERO and LOGISTIC post-transforms", as
     "TreeEnsembleClassifier",
     [f32([-1, -1], [1, 2])],
     classifierAttrs([
-      attr.ints("classlabels_int64s", [0, 1, 2]),
-      attr.string("post_transform", "LOGISTIC"),
+      intsAttr("classlabels_int64s", [0, 1, 2]),
+      stringAttr("post_transform", "LOGISTIC"),
     ]),
     { ...ML, outputs: 2 },
   );
   near(nums(z), CLS_SCORES[0].map(sig));
   // Without base values row 0 scores [0.8, 0.4, 0]: the zero stays zero under SOFTMAX_ZERO.
   const noBase = classifierAttrs([
-    attr.ints("classlabels_int64s", [0, 1, 2]),
-    attr.string("post_transform", "SOFTMAX_ZERO"),
+    intsAttr("classlabels_int64s", [0, 1, 2]),
+    stringAttr("post_transform", "SOFTMAX_ZERO"),
   ]).filter((a) => a.name !== "base_values");
   const [y2, z2] = await runOne("TreeEnsembleClassifier", [f32([-1, -1], [1, 2])], noBase, {
     ...ML,
@@ -243,20 +239,20 @@ Deno.test("TreeEnsembleClassifier SOFTMAX_ZERO and LOGISTIC post-transforms", as
 /** Binary boosting-style model: one class id, one tree x0 <= 0 ? -1 : 2, base 0.5. */
 function binaryAttrs(post: string) {
   return [
-    attr.ints("nodes_treeids", [0, 0, 0]),
-    attr.ints("nodes_nodeids", [0, 1, 2]),
-    attr.ints("nodes_featureids", [0, 0, 0]),
-    attr.strings("nodes_modes", ["BRANCH_LEQ", "LEAF", "LEAF"]),
-    attr.floats("nodes_values", [0, 0, 0]),
-    attr.ints("nodes_truenodeids", [1, 0, 0]),
-    attr.ints("nodes_falsenodeids", [2, 0, 0]),
-    attr.ints("class_treeids", [0, 0]),
-    attr.ints("class_nodeids", [1, 2]),
-    attr.ints("class_ids", [0, 0]),
-    attr.floats("class_weights", [-1, 2]),
-    attr.floats("base_values", [0.5]),
-    attr.ints("classlabels_int64s", [0, 1]),
-    attr.string("post_transform", post),
+    intsAttr("nodes_treeids", [0, 0, 0]),
+    intsAttr("nodes_nodeids", [0, 1, 2]),
+    intsAttr("nodes_featureids", [0, 0, 0]),
+    stringsAttr("nodes_modes", ["BRANCH_LEQ", "LEAF", "LEAF"]),
+    floatsAttr("nodes_values", [0, 0, 0]),
+    intsAttr("nodes_truenodeids", [1, 0, 0]),
+    intsAttr("nodes_falsenodeids", [2, 0, 0]),
+    intsAttr("class_treeids", [0, 0]),
+    intsAttr("class_nodeids", [1, 2]),
+    intsAttr("class_ids", [0, 0]),
+    floatsAttr("class_weights", [-1, 2]),
+    floatsAttr("base_values", [0.5]),
+    intsAttr("classlabels_int64s", [0, 1]),
+    stringAttr("post_transform", post),
   ];
 }
 
@@ -280,24 +276,24 @@ Deno.test("TreeEnsembleClassifier binary case with a single class weight", async
 
 Deno.test("TreeEnsemble (ml 5) matches the classic encoding and supports set membership", async () => {
   const attrs = [
-    attr.tensor("nodes_splits", f32([0.5, 2, 1])),
-    attr.tensor("nodes_modes", new Tensor("uint8", Uint8Array.of(0, 1, 3), [3])),
-    attr.ints("nodes_featureids", [0, 1, 1]),
-    attr.ints("nodes_truenodeids", [0, 1, 3]),
-    attr.ints("nodes_trueleafs", [1, 1, 1]),
-    attr.ints("nodes_falsenodeids", [1, 2, 4]),
-    attr.ints("nodes_falseleafs", [0, 1, 1]),
-    attr.ints("nodes_missing_value_tracks_true", [0, 0, 1]),
-    attr.ints("tree_roots", [0, 2]),
-    attr.ints("leaf_targetids", [0, 0, 0, 0, 0]),
-    attr.tensor("leaf_weights", f32([1, 2, 3, 10, 20])),
-    attr.int("n_targets", 1),
+    tensorAttr("nodes_splits", f32([0.5, 2, 1])),
+    tensorAttr("nodes_modes", new Tensor("uint8", Uint8Array.of(0, 1, 3), [3])),
+    intsAttr("nodes_featureids", [0, 1, 1]),
+    intsAttr("nodes_truenodeids", [0, 1, 3]),
+    intsAttr("nodes_trueleafs", [1, 1, 1]),
+    intsAttr("nodes_falsenodeids", [1, 2, 4]),
+    intsAttr("nodes_falseleafs", [0, 1, 1]),
+    intsAttr("nodes_missing_value_tracks_true", [0, 0, 1]),
+    intsAttr("tree_roots", [0, 2]),
+    intsAttr("leaf_targetids", [0, 0, 0, 0, 0]),
+    tensorAttr("leaf_weights", f32([1, 2, 3, 10, 20])),
+    intAttr("n_targets", 1),
   ];
   const [y] = await runOne("TreeEnsemble", [TREE_X], attrs, { ...ML, opset: 5 });
   near(nums(y), [21, 12, 13, 13]);
   const [avg] = await runOne("TreeEnsemble", [TREE_X], [
     ...attrs,
-    attr.int("aggregate_function", 0),
+    intAttr("aggregate_function", 0),
   ], {
     ...ML,
     opset: 5,
@@ -305,18 +301,18 @@ Deno.test("TreeEnsemble (ml 5) matches the classic encoding and supports set mem
   near(nums(avg), [10.5, 6, 6.5, 6.5]);
 
   const member = [
-    attr.tensor("nodes_splits", f64([0])),
-    attr.tensor("nodes_modes", new Tensor("uint8", Uint8Array.of(6), [1])),
-    attr.ints("nodes_featureids", [0]),
-    attr.ints("nodes_truenodeids", [0]),
-    attr.ints("nodes_trueleafs", [1]),
-    attr.ints("nodes_falsenodeids", [1]),
-    attr.ints("nodes_falseleafs", [1]),
-    attr.ints("tree_roots", [0]),
-    attr.tensor("membership_values", f64([1, 3, 5, NaN])),
-    attr.ints("leaf_targetids", [0, 0]),
-    attr.tensor("leaf_weights", f64([1, 0])),
-    attr.int("n_targets", 1),
+    tensorAttr("nodes_splits", f64([0])),
+    tensorAttr("nodes_modes", new Tensor("uint8", Uint8Array.of(6), [1])),
+    intsAttr("nodes_featureids", [0]),
+    intsAttr("nodes_truenodeids", [0]),
+    intsAttr("nodes_trueleafs", [1]),
+    intsAttr("nodes_falsenodeids", [1]),
+    intsAttr("nodes_falseleafs", [1]),
+    intsAttr("tree_roots", [0]),
+    tensorAttr("membership_values", f64([1, 3, 5, NaN])),
+    intsAttr("leaf_targetids", [0, 0]),
+    tensorAttr("leaf_weights", f64([1, 0])),
+    intAttr("n_targets", 1),
   ];
   const [m] = await runOne("TreeEnsemble", [f64([1, 2, 5, NaN], [4, 1])], member, {
     ...ML,
@@ -331,9 +327,9 @@ Deno.test("TreeEnsemble (ml 5) matches the classic encoding and supports set mem
 
 Deno.test("LinearClassifier multi-class labels and scores with post-transforms", async () => {
   const attrs = [
-    attr.floats("coefficients", [1, 0, 0, 1, -1, -1]),
-    attr.floats("intercepts", [0, 0.5, 1]),
-    attr.ints("classlabels_ints", [7, 8, 9]),
+    floatsAttr("coefficients", [1, 0, 0, 1, -1, -1]),
+    floatsAttr("intercepts", [0, 0.5, 1]),
+    intsAttr("classlabels_ints", [7, 8, 9]),
   ];
   const x = f32([2, 1, 0, 3, -1, -1], [3, 2]);
   const raw = [[2, 1.5, -2], [0, 3.5, -2], [-1, -0.5, 3]];
@@ -343,14 +339,14 @@ Deno.test("LinearClassifier multi-class labels and scores with post-transforms",
   const [, zs] = await runOne(
     "LinearClassifier",
     [x],
-    [...attrs, attr.string("post_transform", "SOFTMAX")],
+    [...attrs, stringAttr("post_transform", "SOFTMAX")],
     { ...ML, outputs: 2 },
   );
   near(nums(zs), raw.flatMap(softmax));
   const [yl, zl] = await runOne(
     "LinearClassifier",
     [i32([2, 1, 0, 3, -1, -1], [3, 2])],
-    [...attrs, attr.string("post_transform", "LOGISTIC")],
+    [...attrs, stringAttr("post_transform", "LOGISTIC")],
     { ...ML, outputs: 2 },
   );
   assert.deepEqual(nums(yl), [7, 8, 9]);
@@ -359,18 +355,18 @@ Deno.test("LinearClassifier multi-class labels and scores with post-transforms",
 
 Deno.test("LinearClassifier binary with one coefficient row scores [-s, s]", async () => {
   const attrs = [
-    attr.floats("coefficients", [1, -1]),
-    attr.floats("intercepts", [0.5]),
-    attr.strings("classlabels_strings", ["neg", "pos"]),
+    floatsAttr("coefficients", [1, -1]),
+    floatsAttr("intercepts", [0.5]),
+    stringsAttr("classlabels_strings", ["neg", "pos"]),
   ];
   const x = f32([1, 0, 0, 2], [2, 2]);
   const [y, z] = await runOne("LinearClassifier", [x], attrs, { ...ML, outputs: 2 });
-  assert.deepEqual(elems(y), ["pos", "neg"]);
+  assert.deepEqual(values(y), ["pos", "neg"]);
   near(nums(z), [-1.5, 1.5, 1.5, -1.5]);
   const [, zl] = await runOne(
     "LinearClassifier",
     [x],
-    [...attrs, attr.string("post_transform", "LOGISTIC")],
+    [...attrs, stringAttr("post_transform", "LOGISTIC")],
     { ...ML, outputs: 2 },
   );
   near(nums(zl), [sig(-1.5), sig(1.5), sig(1.5), sig(-1.5)]);
@@ -378,9 +374,9 @@ Deno.test("LinearClassifier binary with one coefficient row scores [-s, s]", asy
 
 Deno.test("LinearRegressor with several targets, intercepts and post-transforms", async () => {
   const attrs = [
-    attr.floats("coefficients", [1, 2, 3, 4]),
-    attr.floats("intercepts", [0.5, -0.5]),
-    attr.int("targets", 2),
+    floatsAttr("coefficients", [1, 2, 3, 4]),
+    floatsAttr("intercepts", [0.5, -0.5]),
+    intAttr("targets", 2),
   ];
   const [y] = await runOne("LinearRegressor", [f32([1, 1, 0, 2], [2, 2])], attrs, ML);
   assert.deepEqual(asTensor(y).dims, [2, 2]);
@@ -388,7 +384,7 @@ Deno.test("LinearRegressor with several targets, intercepts and post-transforms"
   const [y1] = await runOne(
     "LinearRegressor",
     [i64([1, 2, 3])],
-    [attr.floats("coefficients", [1, 1, 1]), attr.floats("intercepts", [-6])],
+    [floatsAttr("coefficients", [1, 1, 1]), floatsAttr("intercepts", [-6])],
     ML,
   );
   near(nums(y1), [0]);
@@ -396,9 +392,9 @@ Deno.test("LinearRegressor with several targets, intercepts and post-transforms"
     "LinearRegressor",
     [f32([0, 1, 2], [1, 3])],
     [
-      attr.floats("coefficients", [1, 0, 0, 0, 1, 0, 0, 0, 1]),
-      attr.int("targets", 3),
-      attr.string("post_transform", "SOFTMAX_ZERO"),
+      floatsAttr("coefficients", [1, 0, 0, 0, 1, 0, 0, 0, 1]),
+      intAttr("targets", 3),
+      stringAttr("post_transform", "SOFTMAX_ZERO"),
     ],
     ML,
   );
@@ -407,7 +403,7 @@ Deno.test("LinearRegressor with several targets, intercepts and post-transforms"
   const [pr] = await runOne(
     "LinearRegressor",
     [f32([0.975, 0.5, 0.1587], [3, 1])],
-    [attr.floats("coefficients", [1]), attr.string("post_transform", "PROBIT")],
+    [floatsAttr("coefficients", [1]), stringAttr("post_transform", "PROBIT")],
     ML,
   );
   // Inverse normal CDF: 1.96, 0, -1.0 (within the erfinv approximation's error).
@@ -425,42 +421,42 @@ Deno.test("SVMRegressor with linear, RBF, POLY and SIGMOID kernels and one-class
   const [lin] = await runOne(
     "SVMRegressor",
     [f32([1, 1, 2, 0], [2, 2])],
-    [attr.floats("coefficients", [2, -1]), attr.floats("rho", [0.5])],
+    [floatsAttr("coefficients", [2, -1]), floatsAttr("rho", [0.5])],
     ML,
   );
   near(nums(lin), [1.5, 4.5]);
   const rbf = [
-    attr.int("n_supports", 2),
-    attr.floats("support_vectors", [0, 0, 1, 1]),
-    attr.floats("coefficients", [1, -1]),
-    attr.floats("rho", [0.1]),
-    attr.string("kernel_type", "RBF"),
-    attr.floats("kernel_params", [0.5, 0, 0]),
+    intAttr("n_supports", 2),
+    floatsAttr("support_vectors", [0, 0, 1, 1]),
+    floatsAttr("coefficients", [1, -1]),
+    floatsAttr("rho", [0.1]),
+    stringAttr("kernel_type", "RBF"),
+    floatsAttr("kernel_params", [0.5, 0, 0]),
   ];
   const [r] = await runOne("SVMRegressor", [f32([0, 0, 1, 0], [2, 2])], rbf, ML);
   near(nums(r), [1 - Math.exp(-1) + 0.1, 0.1]);
   const [oc] = await runOne("SVMRegressor", [f32([0, 0, 5, 5], [2, 2])], [
     ...rbf.filter((a) => a.name !== "rho"),
-    attr.floats("rho", [-0.5]),
-    attr.int("one_class", 1),
+    floatsAttr("rho", [-0.5]),
+    intAttr("one_class", 1),
   ], ML);
   // Row 0: 1 - e^-1 - 0.5 > 0 → 1; row 1: e^-25 - e^-16 - 0.5 < 0 → -1.
   near(nums(oc), [1, -1]);
   const poly = [
-    attr.int("n_supports", 1),
-    attr.floats("support_vectors", [1, 2]),
-    attr.floats("coefficients", [0.5]),
-    attr.floats("rho", [0]),
-    attr.string("kernel_type", "POLY"),
-    attr.floats("kernel_params", [1, 1, 2]),
+    intAttr("n_supports", 1),
+    floatsAttr("support_vectors", [1, 2]),
+    floatsAttr("coefficients", [0.5]),
+    floatsAttr("rho", [0]),
+    stringAttr("kernel_type", "POLY"),
+    floatsAttr("kernel_params", [1, 1, 2]),
   ];
   const [p] = await runOne("SVMRegressor", [f32([1, 1], [1, 2])], poly, ML);
   near(nums(p), [8]);
   const sigm = poly.map((a) =>
     a.name === "kernel_type"
-      ? attr.string("kernel_type", "SIGMOID")
+      ? stringAttr("kernel_type", "SIGMOID")
       : a.name === "kernel_params"
-      ? attr.floats("kernel_params", [0.5, 0, 0])
+      ? floatsAttr("kernel_params", [0.5, 0, 0])
       : a
   );
   const [s] = await runOne("SVMRegressor", [f32([1, 1], [1, 2])], sigm, ML);
@@ -469,40 +465,40 @@ Deno.test("SVMRegressor with linear, RBF, POLY and SIGMOID kernels and one-class
 
 Deno.test("SVMClassifier binary SVC: votes, labels and [-s, s] scores", async () => {
   const attrs = [
-    attr.ints("vectors_per_class", [1, 1]),
-    attr.floats("support_vectors", [0, 0, 2, 2]),
-    attr.floats("coefficients", [1, -1]),
-    attr.floats("rho", [0]),
-    attr.string("kernel_type", "RBF"),
-    attr.floats("kernel_params", [0.5, 0, 0]),
-    attr.strings("classlabels_strings", ["cat", "dog"]),
+    intsAttr("vectors_per_class", [1, 1]),
+    floatsAttr("support_vectors", [0, 0, 2, 2]),
+    floatsAttr("coefficients", [1, -1]),
+    floatsAttr("rho", [0]),
+    stringAttr("kernel_type", "RBF"),
+    floatsAttr("kernel_params", [0.5, 0, 0]),
+    stringsAttr("classlabels_strings", ["cat", "dog"]),
   ];
   const x = f32([0, 0, 2, 2], [2, 2]);
   const s = 1 - Math.exp(-4); // K(x, sv0) - K(x, sv1) for row 0; the negative for row 1
   const [y, z] = await runOne("SVMClassifier", [x], attrs, { ...ML, outputs: 2 });
-  assert.deepEqual(elems(y), ["cat", "dog"]);
+  assert.deepEqual(values(y), ["cat", "dog"]);
   near(nums(z), [-s, s, s, -s]);
   // Platt scaling: p(0 vs 1) = 1 - σ(A·s + B) with A = -2, B = 0.
   const [yp, zp] = await runOne(
     "SVMClassifier",
     [x],
-    [...attrs, attr.floats("prob_a", [-2]), attr.floats("prob_b", [0])],
+    [...attrs, floatsAttr("prob_a", [-2]), floatsAttr("prob_b", [0])],
     { ...ML, outputs: 2 },
   );
-  assert.deepEqual(elems(yp), ["cat", "dog"]);
+  assert.deepEqual(values(yp), ["cat", "dog"]);
   const p0 = sig(2 * s);
   near(nums(zp), [p0, 1 - p0, 1 - p0, p0], 5e-3, 0);
 });
 
 Deno.test("SVMClassifier three-class one-vs-one voting", async () => {
   const attrs = [
-    attr.ints("vectors_per_class", [1, 1, 1]),
-    attr.floats("support_vectors", [0, 0, 4, 0, 0, 4]),
-    attr.floats("coefficients", [1, -1, -1, 1, 1, -1]),
-    attr.floats("rho", [0, 0, 0]),
-    attr.string("kernel_type", "RBF"),
-    attr.floats("kernel_params", [0.1, 0, 0]),
-    attr.ints("classlabels_ints", [5, 6, 7]),
+    intsAttr("vectors_per_class", [1, 1, 1]),
+    floatsAttr("support_vectors", [0, 0, 4, 0, 0, 4]),
+    floatsAttr("coefficients", [1, -1, -1, 1, 1, -1]),
+    floatsAttr("rho", [0, 0, 0]),
+    stringAttr("kernel_type", "RBF"),
+    floatsAttr("kernel_params", [0.1, 0, 0]),
+    intsAttr("classlabels_ints", [5, 6, 7]),
   ];
   const [y, z] = await runOne("SVMClassifier", [f32([4, 0, 0, 4, 0, 0], [3, 2])], attrs, {
     ...ML,
@@ -516,9 +512,9 @@ Deno.test("SVMClassifier three-class one-vs-one voting", async () => {
 
 Deno.test("SVMClassifier linear mode (no support vectors)", async () => {
   const attrs = [
-    attr.floats("coefficients", [1, 0, -1, 0]),
-    attr.floats("rho", [0]),
-    attr.ints("classlabels_ints", [3, 4]),
+    floatsAttr("coefficients", [1, 0, -1, 0]),
+    floatsAttr("rho", [0]),
+    intsAttr("classlabels_ints", [3, 4]),
   ];
   const [y, z] = await runOne("SVMClassifier", [f32([2, 0, -1, 0], [2, 2])], attrs, {
     ...ML,
@@ -545,24 +541,24 @@ Deno.test("Scaler, Normalizer and Binarizer", async () => {
   const [s] = await runOne(
     "Scaler",
     [f64([3, 4, 1, 0], [2, 2])],
-    [attr.floats("offset", [1, 2]), attr.floats("scale", [2, 0.5])],
+    [floatsAttr("offset", [1, 2]), floatsAttr("scale", [2, 0.5])],
     ML,
   );
   assert.equal(asTensor(s).type, "float32");
   near(nums(s), [4, 1, 0, -1]);
   const x = f32([1, -4, 2, 0, 0, 0], [2, 3]);
-  const [mx] = await runOne("Normalizer", [x], [attr.string("norm", "MAX")], ML);
+  const [mx] = await runOne("Normalizer", [x], [stringAttr("norm", "MAX")], ML);
   near(nums(mx), [0.25, -1, 0.5, 0, 0, 0]);
-  const [l1] = await runOne("Normalizer", [x], [attr.string("norm", "L1")], ML);
+  const [l1] = await runOne("Normalizer", [x], [stringAttr("norm", "L1")], ML);
   near(nums(l1), [1 / 7, -4 / 7, 2 / 7, 0, 0, 0]);
   const [l2] = await runOne("Normalizer", [i32([1, -4, 2, 0, 0, 0], [2, 3])], [
-    attr.string("norm", "L2"),
+    stringAttr("norm", "L2"),
   ], ML);
   const n = Math.sqrt(21);
   near(nums(l2), [1 / n, -4 / n, 2 / n, 0, 0, 0]);
-  const [b] = await runOne("Binarizer", [f32([0.2, 0.5, 0.7])], [attr.float("threshold", 0.5)], ML);
+  const [b] = await runOne("Binarizer", [f32([0.2, 0.5, 0.7])], [floatAttr("threshold", 0.5)], ML);
   near(nums(b), [0, 0, 1]);
-  const [bi] = await runOne("Binarizer", [i64([0, 1, 2])], [attr.float("threshold", 0.5)], ML);
+  const [bi] = await runOne("Binarizer", [i64([0, 1, 2])], [floatAttr("threshold", 0.5)], ML);
   assert.equal(asTensor(bi).type, "int64");
   assert.deepEqual(nums(bi), [0, 1, 1]);
 });
@@ -571,14 +567,14 @@ Deno.test("Imputer replaces NaN or a sentinel per feature", async () => {
   const [y] = await runOne(
     "Imputer",
     [f32([1, NaN, NaN, 4], [2, 2])],
-    [attr.floats("imputed_value_floats", [10, 20]), attr.float("replaced_value_float", NaN)],
+    [floatsAttr("imputed_value_floats", [10, 20]), floatAttr("replaced_value_float", NaN)],
     ML,
   );
   near(nums(y), [1, 20, 10, 4]);
   const [yi] = await runOne(
     "Imputer",
     [i64([-1, 5, 3, -1], [2, 2])],
-    [attr.ints("imputed_value_int64s", [0]), attr.int("replaced_value_int64", -1)],
+    [intsAttr("imputed_value_int64s", [0]), intAttr("replaced_value_int64", -1)],
     ML,
   );
   assert.deepEqual(nums(yi), [0, 5, 3, 0]);
@@ -588,25 +584,25 @@ Deno.test("OneHotEncoder for integers and strings; zeros=0 rejects unknown value
   const [y] = await runOne(
     "OneHotEncoder",
     [i64([1, 3, 5])],
-    [attr.ints("cats_int64s", [1, 3])],
+    [intsAttr("cats_int64s", [1, 3])],
     ML,
   );
   assert.deepEqual(asTensor(y).dims, [3, 2]);
   near(nums(y), [1, 0, 0, 1, 0, 0]);
   const [yf] = await runOne("OneHotEncoder", [f64([3.7], [1, 1])], [
-    attr.ints("cats_int64s", [1, 3]),
+    intsAttr("cats_int64s", [1, 3]),
   ], ML);
   assert.deepEqual(asTensor(yf).dims, [1, 1, 2]);
   near(nums(yf), [0, 1]);
   const [ys] = await runOne(
     "OneHotEncoder",
     [str(["b", "a"])],
-    [attr.strings("cats_strings", ["a", "b", "c"])],
+    [stringsAttr("cats_strings", ["a", "b", "c"])],
     ML,
   );
   near(nums(ys), [0, 1, 0, 1, 0, 0]);
   await assert.rejects(() =>
-    runOne("OneHotEncoder", [i64([2])], [attr.ints("cats_int64s", [1]), attr.int("zeros", 0)], ML)
+    runOne("OneHotEncoder", [i64([2])], [intsAttr("cats_int64s", [1]), intAttr("zeros", 0)], ML)
   );
 });
 
@@ -614,23 +610,23 @@ Deno.test("LabelEncoder ml 1, 2 and 4 mappings with defaults", async () => {
   const [v1] = await runOne(
     "LabelEncoder",
     [str(["b", "z", "a"])],
-    [attr.strings("classes_strings", ["a", "b"])],
+    [stringsAttr("classes_strings", ["a", "b"])],
     ML,
   );
   assert.deepEqual(nums(v1), [1, -1, 0]);
   const [v1b] = await runOne(
     "LabelEncoder",
     [i64([1, 7])],
-    [attr.strings("classes_strings", ["a", "b"]), attr.string("default_string", "?")],
+    [stringsAttr("classes_strings", ["a", "b"]), stringAttr("default_string", "?")],
     ML,
   );
-  assert.deepEqual(elems(v1b), ["b", "?"]);
+  assert.deepEqual(values(v1b), ["b", "?"]);
   const [v2] = await runOne(
     "LabelEncoder",
     [str(["x", "q", "y"], [1, 3])],
     [
-      attr.strings("keys_strings", ["x", "y"]),
-      attr.floats("values_floats", [1.5, 2.5]),
+      stringsAttr("keys_strings", ["x", "y"]),
+      floatsAttr("values_floats", [1.5, 2.5]),
     ],
     { ...ML, opset: 2 },
   );
@@ -641,9 +637,9 @@ Deno.test("LabelEncoder ml 1, 2 and 4 mappings with defaults", async () => {
     "LabelEncoder",
     [f32([NaN, 2, 3])],
     [
-      attr.floats("keys_floats", [NaN, 2]),
-      attr.ints("values_int64s", [7, 8]),
-      attr.int("default_int64", 9),
+      floatsAttr("keys_floats", [NaN, 2]),
+      intsAttr("values_int64s", [7, 8]),
+      intAttr("default_int64", 9),
     ],
     { ...ML, opset: 2 },
   );
@@ -652,9 +648,9 @@ Deno.test("LabelEncoder ml 1, 2 and 4 mappings with defaults", async () => {
     "LabelEncoder",
     [i64([3, 4, 3, 5])],
     [
-      attr.tensor("keys_tensor", i64([3, 5, 3])),
-      attr.tensor("values_tensor", f64([0.5, 1.5, 2.5])),
-      attr.tensor("default_tensor", f64([-7])),
+      tensorAttr("keys_tensor", i64([3, 5, 3])),
+      tensorAttr("values_tensor", f64([0.5, 1.5, 2.5])),
+      tensorAttr("default_tensor", f64([-7])),
     ],
     { ...ML, opset: 4 },
   );
@@ -664,23 +660,23 @@ Deno.test("LabelEncoder ml 1, 2 and 4 mappings with defaults", async () => {
 
 Deno.test("CategoryMapper maps strings to integers and back", async () => {
   const attrs = [
-    attr.strings("cats_strings", ["cat", "dog"]),
-    attr.ints("cats_int64s", [1, 2]),
+    stringsAttr("cats_strings", ["cat", "dog"]),
+    intsAttr("cats_int64s", [1, 2]),
   ];
   const [a] = await runOne("CategoryMapper", [str(["dog", "cow"])], [
     ...attrs,
-    attr.int("default_int64", 0),
+    intAttr("default_int64", 0),
   ], ML);
   assert.deepEqual(nums(a), [2, 0]);
   const [b] = await runOne("CategoryMapper", [i64([1, 3], [1, 2])], attrs, ML);
-  assert.deepEqual(elems(b), ["cat", "_Unused"]);
+  assert.deepEqual(values(b), ["cat", "_Unused"]);
   assert.deepEqual(asTensor(b).dims, [1, 2]);
 });
 
 Deno.test("ArrayFeatureExtractor selects on the last axis", async () => {
   const [y] = await runOne("ArrayFeatureExtractor", [str(["a", "b", "c"]), i64([2, 0])], [], ML);
   assert.deepEqual(asTensor(y).dims, [1, 2]);
-  assert.deepEqual(elems(y), ["c", "a"]);
+  assert.deepEqual(values(y), ["c", "a"]);
   const [y3] = await runOne(
     "ArrayFeatureExtractor",
     [i64([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]), i64([1])],
@@ -696,7 +692,7 @@ Deno.test("FeatureVectorizer concatenates, truncates and pads", async () => {
   const [y] = await runOne(
     "FeatureVectorizer",
     [f32([1, 2, 3, 4], [2, 2]), i64([5, 6, 7, 8, 9, 10], [2, 3]), f64([11, 12], [2, 1])],
-    [attr.ints("inputdimensions", [2, 2, 2])],
+    [intsAttr("inputdimensions", [2, 2, 2])],
     ML,
   );
   assert.deepEqual(asTensor(y).dims, [2, 6]);
@@ -706,30 +702,30 @@ Deno.test("FeatureVectorizer concatenates, truncates and pads", async () => {
 Deno.test("DictVectorizer fills a [1, V] row from a map", async () => {
   const m = new OnnxMap(str(["c", "a", "q"]), f32([8, 4, 1]));
   const [y] = await runOne("DictVectorizer", [m], [
-    attr.strings("string_vocabulary", ["a", "c", "b", "z"]),
+    stringsAttr("string_vocabulary", ["a", "c", "b", "z"]),
   ], ML);
   assert.deepEqual(asTensor(y).dims, [1, 4]);
   near(nums(y), [4, 8, 0, 0]);
   const mi = new OnnxMap(i64([2, 7]), str(["two", "seven"]));
-  const [ys] = await runOne("DictVectorizer", [mi], [attr.ints("int64_vocabulary", [7, 1, 2])], ML);
-  assert.deepEqual(elems(ys), ["seven", "", "two"]);
+  const [ys] = await runOne("DictVectorizer", [mi], [intsAttr("int64_vocabulary", [7, 1, 2])], ML);
+  assert.deepEqual(values(ys), ["seven", "", "two"]);
 });
 
 Deno.test("ZipMap returns one map per row", async () => {
   const [z] = await runOne(
     "ZipMap",
     [f32([0.1, 0.9, 0.7, 0.3], [2, 2])],
-    [attr.strings("classlabels_strings", ["no", "yes"])],
+    [stringsAttr("classlabels_strings", ["no", "yes"])],
     ML,
   );
   assert.ok(z instanceof Sequence);
   assert.equal(z.values.length, 2);
   const m1 = z.values[1];
   assert.ok(m1 instanceof OnnxMap);
-  assert.deepEqual(elems(m1.keys), ["no", "yes"]);
+  assert.deepEqual(values(m1.keys), ["no", "yes"]);
   near(nums(m1.values), [0.7, 0.3]);
   const [zi] = await runOne("ZipMap", [f32([0.25, 0.75])], [
-    attr.ints("classlabels_int64s", [4, 9]),
+    intsAttr("classlabels_int64s", [4, 9]),
   ], ML);
   assert.ok(zi instanceof Sequence);
   const m0 = zi.values[0] as OnnxMap;

@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
-import { f32, runNode } from "./_single_node.ts";
+import { f32 } from "./_op_harness.ts";
+import { runNode } from "./_session_run.ts";
 
 const i64 = (v: number) => new Tensor("int64", BigInt64Array.from([BigInt(v)]), [1]);
 

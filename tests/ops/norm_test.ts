@@ -6,9 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { aFloat, aInt, aInts, f32, inferOp, runOp, runTensor } from "./_op_harness.ts";
+import { f32, inferOp, runOp, runTensor } from "./_op_harness.ts";
 import { assertClose } from "./_window_ref.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
+import { floatAttr, intAttr, intsAttr } from "../../pipeline/load/build.ts";
 
 const vals = (t: unknown) => Array.from((t as Tensor).data as ArrayLike<number>);
 
@@ -21,7 +22,7 @@ Deno.test("BatchNormalization-7 with spatial=0 normalizes each (channel, positio
     p([0, 1, 0, 1]),
     p([1, 2, 3, 4]),
     p([1, 4, 9, 16]),
-  ], [aInt("spatial", 0), aFloat("epsilon", 0)]);
+  ], [intAttr("spatial", 0), floatAttr("epsilon", 0)]);
   assertClose(vals(y), [0, 1, 0, 1, 4, 3, 8 / 3, 3]);
 });
 
@@ -29,27 +30,27 @@ Deno.test("BatchNormalization training mode updates running statistics (opsets 1
   const x = f32([1, 3, 5, 7], [2, 1, 2]);
   const ins = [x, f32([1]), f32([0]), f32([0]), f32([1])];
   const [y, rm, rv] = await runOp("BatchNormalization", 15, ins, [
-    aInt("training_mode", 1),
-    aFloat("epsilon", 0),
+    intAttr("training_mode", 1),
+    floatAttr("epsilon", 0),
   ], 3);
   const s = Math.sqrt(5);
   assertClose(vals(y), [-3 / s, -1 / s, 1 / s, 3 / s]);
   assertClose(vals(rm), [0.4]);
   assertClose(vals(rv), [1.4]);
-  const outs = await runOp("BatchNormalization", 9, ins, [aFloat("epsilon", 0)], 5);
+  const outs = await runOp("BatchNormalization", 9, ins, [floatAttr("epsilon", 0)], 5);
   assertClose(vals(outs[0]), [-3 / s, -1 / s, 1 / s, 3 / s]);
   assertClose(vals(outs[1]), [0.4]);
   assertClose(vals(outs[2]), [1.4]);
   assertClose(vals(outs[3]), [4]);
   assertClose(vals(outs[4]), [5]);
   // Inference (one output) uses the given statistics.
-  const inf = await runTensor("BatchNormalization", 15, ins, [aFloat("epsilon", 0)]);
+  const inf = await runTensor("BatchNormalization", 15, ins, [floatAttr("epsilon", 0)]);
   assertClose(vals(inf), [1, 3, 5, 7]);
 });
 
 Deno.test("GroupNormalization-18 scales per group, GroupNormalization-21 per channel", async () => {
   const x = f32([1, 3, 10, 20], [1, 4, 1]);
-  const attrs = [aInt("num_groups", 2), aFloat("epsilon", 0)];
+  const attrs = [intAttr("num_groups", 2), floatAttr("epsilon", 0)];
   const y18 = await runTensor("GroupNormalization", 18, [x, f32([2, 3]), f32([0, 1])], attrs);
   assertClose(vals(y18), [-2, 2, -2, 4]);
   const y21 = await runTensor(
@@ -74,7 +75,7 @@ Deno.test("LayerNormalization broadcasts Scale and returns Mean and InvStdDev in
       new Tensor("float16", xs, [2, 2, 2]),
       f32([1, 10]),
     ],
-    [aInt("axis", 1), aFloat("epsilon", 0)],
+    [intAttr("axis", 1), floatAttr("epsilon", 0)],
     3,
   );
   const yt = y as Tensor, mt = mean as Tensor, it = inv as Tensor;
@@ -103,7 +104,7 @@ Deno.test("LayerNormalization broadcasts Scale and returns Mean and InvStdDev in
     [
       { kind: "tensor", elemType: "float16", shape: ["B", 2, 2] },
     ],
-    [aInt("axis", -1)],
+    [intAttr("axis", -1)],
     [],
     3,
   );
@@ -114,7 +115,7 @@ Deno.test("RMSNormalization divides by the root mean square in float64", async (
   const y = await runTensor("RMSNormalization", 23, [
     new Tensor("float64", Float64Array.from([3, 4]), [1, 2]),
     new Tensor("float64", Float64Array.from([1, 2]), [2]),
-  ], [aFloat("epsilon", 0)]);
+  ], [floatAttr("epsilon", 0)]);
   assert.equal(y.type, "float64");
   const r = Math.sqrt(12.5);
   assert.deepEqual(vals(y), [3 / r, 8 / r]);
@@ -123,22 +124,22 @@ Deno.test("RMSNormalization divides by the root mean square in float64", async (
 Deno.test("LRN sums squares over floor((size-1)/2) channels before and ceil((size-1)/2) after", async () => {
   const x = f32([1, 2, 3], [1, 3, 1, 1]);
   const odd = await runTensor("LRN", 13, [x], [
-    aInt("size", 3),
-    aFloat("alpha", 3),
-    aFloat("beta", 1),
+    intAttr("size", 3),
+    floatAttr("alpha", 3),
+    floatAttr("beta", 1),
   ]);
   assertClose(vals(odd), [1 / 6, 2 / 15, 3 / 14]);
   const even = await runTensor("LRN", 13, [x], [
-    aInt("size", 2),
-    aFloat("alpha", 2),
-    aFloat("beta", 1),
+    intAttr("size", 2),
+    floatAttr("alpha", 2),
+    floatAttr("beta", 1),
   ]);
   assertClose(vals(even), [1 / 6, 2 / 14, 3 / 10]);
 });
 
 Deno.test("MeanVarianceNormalization normalizes over the given axes", async () => {
   const y = await runTensor("MeanVarianceNormalization", 13, [f32([1, 3, 2, 2], [2, 2])], [
-    aInts("axes", [1]),
+    intsAttr("axes", [1]),
   ]);
   assertClose(vals(y), [-1, 1, 0, 0]);
 });
@@ -148,6 +149,6 @@ Deno.test("InstanceNormalization normalizes each (n, c) plane", async () => {
     f32([1, 3, 5, 7], [1, 2, 2]),
     f32([2, 1]),
     f32([1, 7]),
-  ], [aFloat("epsilon", 0)]);
+  ], [floatAttr("epsilon", 0)]);
   assertClose(vals(y), [-1, 3, 6, 8]);
 });

@@ -5,8 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { aInt, aInts, aString, f32, inferOp, runTensor } from "./_op_harness.ts";
+import { f32, inferOp, runTensor } from "./_op_harness.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
+import { intAttr, intsAttr, stringAttr } from "../../pipeline/load/build.ts";
 
 function u8(v: number[], dims?: number[]): Tensor {
   return new Tensor("uint8", Uint8Array.from(v), dims ?? [v.length]);
@@ -179,11 +180,11 @@ function naiveSums(c: QConvCase, xz: number, wz: number[], bias: number[]): numb
 
 function convAttrs(c: QConvCase) {
   return [
-    aInt("group", c.group),
-    aInts("strides", c.strides),
-    aInts("pads", c.pads),
-    aInts("dilations", c.dilations),
-    aInts("kernel_shape", c.wd.slice(2)),
+    intAttr("group", c.group),
+    intsAttr("strides", c.strides),
+    intsAttr("pads", c.pads),
+    intsAttr("dilations", c.dilations),
+    intsAttr("kernel_shape", c.wd.slice(2)),
   ];
 }
 
@@ -312,7 +313,7 @@ Deno.test("QLinearConv with auto_pad SAME_UPPER keeps the spatial size", async (
     i8([0], []),
     f32([64], []),
     u8([0], []),
-  ], [aString("auto_pad", "SAME_UPPER")]);
+  ], [stringAttr("auto_pad", "SAME_UPPER")]);
   assert.deepEqual(y.dims, [1, 1, 5, 5]);
   const c: QConvCase = {
     x: Array.from(x.data as Uint8Array),
@@ -344,7 +345,7 @@ Deno.test("QLinearConv/ConvInteger/QLinearMatMul/MatMulInteger inference", () =>
     t("int8", [32]),
     s,
     t("uint8", []),
-  ], [aInts("strides", [2, 2]), aInts("pads", [1, 1, 1, 1])]);
+  ], [intsAttr("strides", [2, 2]), intsAttr("pads", [1, 1, 1, 1])]);
   assert.deepEqual(r.types, [t("uint8", ["N", 32, 112, 112])]);
   r = inferOp("ConvInteger", 10, [t("int8", [1, 2, 5, 5]), t("int8", [4, 2, 2, 2])]);
   assert.deepEqual(r.types, [t("int32", [1, 4, 4, 4])]);

@@ -6,11 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { InferenceSession } from "../../pipeline/run/session.ts";
-import type { LoadedModel } from "../../pipeline/load/load.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import type { Int8Accumulation } from "../../ops/types.ts";
-import { type RunNodeOptions, singleNodeModel } from "./_single_node.ts";
+import { runModel, runNode, type RunNodeOptions, singleNodeModel } from "./_session_run.ts";
 
 async function run(
   mode: Int8Accumulation,
@@ -18,22 +16,11 @@ async function run(
   inputs: (Tensor | undefined)[],
   options: RunNodeOptions = {},
 ): Promise<number[]> {
-  const loaded: LoadedModel = {
-    model: singleNodeModel(opType, inputs, { opset: 21, ...options }),
-    source: "<test>",
-    byteLength: 0,
-    external: {
-      read: () => {
-        throw new Error("no external data");
-      },
-    },
-  };
-  const session = await InferenceSession.create(loaded, { int8Accumulation: mode });
-  const feeds: Record<string, Tensor> = {};
-  inputs.forEach((t, i) => {
-    if (t) feeds[`in${i}`] = t;
+  const [y] = await runNode(opType, inputs, {
+    opset: 21,
+    ...options,
+    session: { int8Accumulation: mode },
   });
-  const y = (await session.run(feeds)).out0;
   assert.ok(y instanceof Tensor);
   return Array.from(y.data as ArrayLike<number>);
 }
@@ -152,21 +139,9 @@ Deno.test("ConvInteger x86-u8s8: int8 x with uint8 w saturates, channels outer",
 });
 
 Deno.test("InferenceSession rejects an unknown int8Accumulation", async () => {
-  const loaded: LoadedModel = {
-    model: singleNodeModel("MatMulInteger", [u8([1], [1, 1]), u8([1], [1, 1])]),
-    source: "<test>",
-    byteLength: 0,
-    external: {
-      read: () => {
-        throw new Error("no external data");
-      },
-    },
-  };
+  const m = singleNodeModel("MatMulInteger", [u8([1], [1, 1]), u8([1], [1, 1])]);
   await assert.rejects(
-    () =>
-      InferenceSession.create(loaded, {
-        int8Accumulation: "avx2" as unknown as Int8Accumulation,
-      }),
+    () => runModel(m, {}, { int8Accumulation: "avx2" as unknown as Int8Accumulation }),
     /Unknown int8Accumulation "avx2"/,
   );
 });

@@ -5,10 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { aInt, f32, i32, inferOp, runOp, runTensor } from "./_op_harness.ts";
+import { f32, i32, inferOp, runOp, runTensor } from "./_op_harness.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { dataTypeCode } from "../../pipeline/tensor/dtype.ts";
 import { roundHalfEven } from "../../ops/quantize.ts";
+import { intAttr } from "../../pipeline/load/build.ts";
 
 function u8(v: number[], dims?: number[]): Tensor {
   return new Tensor("uint8", Uint8Array.from(v), dims ?? [v.length]);
@@ -60,14 +61,14 @@ Deno.test("QuantizeLinear to int8 saturates to [-128, 127]", async () => {
 Deno.test("QuantizeLinear per-axis uses one scale and zero point per index of the axis", async () => {
   const x = f32([1, 2, 4, 3, 5, 10], [2, 3]);
   const y = await runTensor("QuantizeLinear", 13, [x, f32([1, 2, 4]), u8([0, 10, 20])], [
-    aInt("axis", 1),
+    intAttr("axis", 1),
   ]);
   // Column 1: 2/2=1, 5/2=2.5->2; column 2: 4/4=1, 10/4=2.5->2.
   assert.deepEqual(Array.from(y.data as Uint8Array), [1, 11, 21, 3, 12, 22]);
   assert.deepEqual(y.dims, [2, 3]);
   // Negative axis means the same.
   const y2 = await runTensor("QuantizeLinear", 13, [x, f32([1, 2, 4]), u8([0, 10, 20])], [
-    aInt("axis", -1),
+    intAttr("axis", -1),
   ]);
   assert.deepEqual(Array.from(y2.data as Uint8Array), [1, 11, 21, 3, 12, 22]);
 });
@@ -76,23 +77,23 @@ Deno.test("QuantizeLinear-21 blocked quantization and output_dtype", async () =>
   const x = f32([1, 2, 3, 4, 8, 4, 16, 32], [2, 4]);
   const scale = f32([1, 2, 4, 8], [2, 2]);
   const y = await runTensor("QuantizeLinear", 21, [x, scale], [
-    aInt("axis", 1),
-    aInt("block_size", 2),
-    aInt("output_dtype", dataTypeCode("int8")),
+    intAttr("axis", 1),
+    intAttr("block_size", 2),
+    intAttr("output_dtype", dataTypeCode("int8")),
   ]);
   assert.equal(y.type, "int8");
   // Row 0: [1/1, 2/1, 3/2=1.5->2, 4/2]; row 1: [8/4, 4/4, 16/8, 32/8].
   assert.deepEqual(Array.from(y.data as Int8Array), [1, 2, 2, 2, 2, 1, 2, 4]);
   // A last block shorter than block_size (3 columns, blocks of 2).
   const y3 = await runTensor("QuantizeLinear", 21, [f32([2, 4, 6], [1, 3]), f32([2, 3], [1, 2])], [
-    aInt("axis", 1),
-    aInt("block_size", 2),
+    intAttr("axis", 1),
+    intAttr("block_size", 2),
   ]);
   assert.deepEqual(Array.from(y3.data as Uint8Array), [1, 2, 2]);
   await assert.rejects(
     runTensor("QuantizeLinear", 21, [x, f32([1, 2, 3], [1, 3])], [
-      aInt("axis", 1),
-      aInt("block_size", 2),
+      intAttr("axis", 1),
+      intAttr("block_size", 2),
     ]),
     /blocked scale/,
   );
@@ -127,14 +128,14 @@ Deno.test("QuantizeLinear to float8 saturates by default and gives NaN/Inf witho
   // 1.0 = 0x38; 448 (largest finite) = 0x7E; sign bit 0x80.
   assert.deepEqual(Array.from(y.data as Uint8Array), [0x00, 0x38, 0x7e, 0xfe, 0x7e]);
   const ns = await runTensor("QuantizeLinear", 19, [x, scalar("float32", 1), zp], [
-    aInt("saturate", 0),
+    intAttr("saturate", 0),
   ]);
   assert.deepEqual(Array.from(ns.data as Uint8Array), [0x00, 0x38, 0x7f, 0xff, 0x7e]);
   const e5 = await runTensor("QuantizeLinear", 19, [
     f32([1e6, -1e6]),
     scalar("float32", 1),
     new Tensor("float8e5m2", Uint8Array.of(0), [1]),
-  ], [aInt("saturate", 0)]);
+  ], [intAttr("saturate", 0)]);
   assert.deepEqual(Array.from(e5.data as Uint8Array), [0x7c, 0xfc]); // +-Inf
 });
 
@@ -153,19 +154,19 @@ Deno.test("QuantizeLinear-23 precision attribute divides in the named type", asy
     x,
     scalar("float32", 1),
     new Tensor("int16", Int16Array.of(0), []),
-  ], [aInt("precision", dataTypeCode("float16"))]);
+  ], [intAttr("precision", dataTypeCode("float16"))]);
   assert.deepEqual(Array.from(half.data as Int16Array), [2]);
 });
 
 Deno.test("QuantizeLinear checks output_dtype against the zero point and the scale shape", async () => {
   await assert.rejects(
     runTensor("QuantizeLinear", 21, [f32([1]), scalar("float32", 1), scalar("uint8", 0)], [
-      aInt("output_dtype", dataTypeCode("int8")),
+      intAttr("output_dtype", dataTypeCode("int8")),
     ]),
     /output_dtype/,
   );
   await assert.rejects(
-    runTensor("QuantizeLinear", 13, [f32([1, 2], [1, 2]), f32([1, 2, 3])], [aInt("axis", 1)]),
+    runTensor("QuantizeLinear", 13, [f32([1, 2], [1, 2]), f32([1, 2, 3])], [intAttr("axis", 1)]),
     /per-axis scale/,
   );
 });
@@ -184,12 +185,12 @@ Deno.test("DequantizeLinear per-tensor, int32 input, per-axis and blocked", asyn
     i8([1, 2, 3, 4, 5, 6], [3, 2]),
     f32([1, 10, 100]),
     i8([0, 1, 2]),
-  ], [aInt("axis", 0)]);
+  ], [intAttr("axis", 0)]);
   assert.deepEqual(Array.from(ya.data as Float32Array), [1, 2, 20, 30, 300, 400]);
   const yb = await runTensor("DequantizeLinear", 21, [
     i8([1, 2, 3, 4], [1, 4]),
     f32([1, 3], [1, 2]),
-  ], [aInt("axis", 1), aInt("block_size", 2)]);
+  ], [intAttr("axis", 1), intAttr("block_size", 2)]);
   assert.deepEqual(Array.from(yb.data as Float32Array), [1, 2, 9, 12]);
 });
 
@@ -221,7 +222,7 @@ Deno.test("DequantizeLinear of int4, float8 and float4 inputs; output types", as
   assert.deepEqual(Array.from(yh.data as Uint16Array), [0x3e00, 0xc200]);
   // output_dtype overrides the scale's type (23+).
   const yo = await runTensor("DequantizeLinear", 23, [u8([4]), scalar("float32", 0.25)], [
-    aInt("output_dtype", dataTypeCode("float16")),
+    intAttr("output_dtype", dataTypeCode("float16")),
   ]);
   assert.equal(yo.type, "float16");
   assert.deepEqual(Array.from(yo.data as Uint16Array), [0x3c00]); // 1.0
@@ -264,11 +265,11 @@ Deno.test("Quantize/Dequantize/DynamicQuantize inference", () => {
   r = inferOp("QuantizeLinear", 21, [t("float32", [2]), t("float32", []), t("int4", [])]);
   assert.deepEqual(r.types, [t("int4", [2])]);
   r = inferOp("QuantizeLinear", 21, [t("float32", [2]), t("float32", [])], [
-    aInt("output_dtype", dataTypeCode("int16")),
+    intAttr("output_dtype", dataTypeCode("int16")),
   ]);
   assert.deepEqual(r.types, [t("int16", [2])]);
   r = inferOp("QuantizeLinear", 21, [t("float32", [2]), t("float32", []), t("uint8", [])], [
-    aInt("output_dtype", dataTypeCode("int16")),
+    intAttr("output_dtype", dataTypeCode("int16")),
   ]);
   assert.equal(r.errors.length, 1);
   r = inferOp("DequantizeLinear", 19, [t("int8", [4, 5]), t("float16", [])]);
@@ -276,7 +277,7 @@ Deno.test("Quantize/Dequantize/DynamicQuantize inference", () => {
   r = inferOp("DequantizeLinear", 13, [t("int8", [4]), t("float32", [])]);
   assert.deepEqual(r.types, [t("float32", [4])]);
   r = inferOp("DequantizeLinear", 23, [t("int8", [4]), t("float32", [])], [
-    aInt("output_dtype", dataTypeCode("bfloat16")),
+    intAttr("output_dtype", dataTypeCode("bfloat16")),
   ]);
   assert.deepEqual(r.types, [t("bfloat16", [4])]);
   r = inferOp("DynamicQuantizeLinear", 11, [t("float32", ["B", 7])], [], [], 3);

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { Tensor, toNumbers } from "../../pipeline/tensor/tensor.ts";
 import { seededSource } from "../../ops/random.ts";
-import { asTensor, attr, f32, f64, i32, runOne } from "./_family_run.ts";
+import { asTensor, f32, f64, i32 } from "./_op_harness.ts";
+import { runOne } from "./_session_run.ts";
+import { floatAttr, intAttr, intsAttr } from "../../pipeline/load/build.ts";
 
 const N = 100_000;
 
@@ -33,10 +35,10 @@ function within(actual: number, expected: number, tol: number, what: string): vo
 Deno.test("RandomUniform samples [low, high) with the uniform mean and variance", async () => {
   for (const seeded of [false, true]) {
     const attrs = [
-      attr.ints("shape", [N]),
-      attr.float("low", -2),
-      attr.float("high", 3),
-      ...(seeded ? [attr.float("seed", 42)] : []),
+      intsAttr("shape", [N]),
+      floatAttr("low", -2),
+      floatAttr("high", 3),
+      ...(seeded ? [floatAttr("seed", 42)] : []),
     ];
     const [y] = await runOne("RandomUniform", [], attrs);
     const t = asTensor(y);
@@ -51,10 +53,10 @@ Deno.test("RandomUniform samples [low, high) with the uniform mean and variance"
 
 Deno.test("RandomNormal and RandomNormalLike have the requested mean and scale", async () => {
   const [y] = await runOne("RandomNormal", [], [
-    attr.ints("shape", [N / 2, 2]),
-    attr.float("mean", 1),
-    attr.float("scale", 2),
-    attr.int("dtype", 11),
+    intsAttr("shape", [N / 2, 2]),
+    floatAttr("mean", 1),
+    floatAttr("scale", 2),
+    intAttr("dtype", 11),
   ]);
   const t = asTensor(y);
   assert.equal(t.type, "float64");
@@ -67,8 +69,8 @@ Deno.test("RandomNormal and RandomNormalLike have the requested mean and scale",
   for (const v of t.data as Float64Array) if (Math.abs(v - 1) < 4) inside++;
   within(inside / N, 0.9545, 0.005, "two-sigma fraction");
   const [like] = await runOne("RandomNormalLike", [i32(new Array(N).fill(0))], [
-    attr.int("dtype", 1),
-    attr.float("seed", 7),
+    intAttr("dtype", 1),
+    floatAttr("seed", 7),
   ]);
   const lt = asTensor(like);
   assert.equal(lt.type, "float32");
@@ -79,7 +81,7 @@ Deno.test("RandomNormal and RandomNormalLike have the requested mean and scale",
 
 Deno.test("RandomUniformLike keeps the input's float type or uses dtype", async () => {
   const h = new Tensor("float16", new Uint16Array(1000), [10, 100]);
-  const [y] = await runOne("RandomUniformLike", [h], [attr.float("low", 5), attr.float("high", 6)]);
+  const [y] = await runOne("RandomUniformLike", [h], [floatAttr("low", 5), floatAttr("high", 6)]);
   const t = asTensor(y);
   assert.equal(t.type, "float16");
   assert.deepEqual(t.dims, [10, 100]);
@@ -89,7 +91,7 @@ Deno.test("RandomUniformLike keeps the input's float type or uses dtype", async 
 });
 
 Deno.test("a seed gives the same values on every run; different seeds differ", async () => {
-  const attrs = (seed: number) => [attr.ints("shape", [64]), attr.float("seed", seed)];
+  const attrs = (seed: number) => [intsAttr("shape", [64]), floatAttr("seed", seed)];
   const [a] = await runOne("RandomUniform", [], attrs(1.5));
   const [b] = await runOne("RandomUniform", [], attrs(1.5));
   const [c] = await runOne("RandomUniform", [], attrs(2.5));
@@ -112,8 +114,8 @@ Deno.test("Bernoulli draws ones with the given probability", async () => {
   assert.ok(v.every((x) => x === 0 || x === 1));
   within(stats(v).mean, 0.3, 0.01, "mean");
   const [edges] = await runOne("Bernoulli", [f64([0, 1, 0, 1], [2, 2])], [
-    attr.int("dtype", 9),
-    attr.float("seed", 5),
+    intAttr("dtype", 9),
+    floatAttr("seed", 5),
   ]);
   assert.equal(asTensor(edges).type, "bool");
   assert.deepEqual(Array.from(asTensor(edges).data as Uint8Array), [0, 1, 0, 1]);
@@ -123,8 +125,8 @@ Deno.test("Multinomial samples each row's softmax distribution", async () => {
   const probs = [0.2, 0.5, 0.3];
   const logits = f32([...probs.map(Math.log), 0, 0, -Infinity], [2, 3]);
   const [y] = await runOne("Multinomial", [logits], [
-    attr.int("sample_size", N / 2),
-    attr.int("dtype", 7),
+    intAttr("sample_size", N / 2),
+    intAttr("dtype", 7),
   ]);
   const t = asTensor(y);
   assert.equal(t.type, "int64");
@@ -135,7 +137,7 @@ Deno.test("Multinomial samples each row's softmax distribution", async () => {
   probs.forEach((p, k) => within(counts[k] / (N / 2), p, 0.01, `class ${k}`));
   within(counts[3] / (N / 2), 0.5, 0.01, "row 1 class 0");
   assert.equal(counts[5], 0, "a class of probability 0 is never drawn");
-  const [i32out] = await runOne("Multinomial", [f32([0, 0], [1, 2])], [attr.int("sample_size", 5)]);
+  const [i32out] = await runOne("Multinomial", [f32([0, 0], [1, 2])], [intAttr("sample_size", 5)]);
   assert.equal(asTensor(i32out).type, "int32");
   assert.deepEqual(asTensor(i32out).dims, [1, 5]);
 });

@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
-import { aInt, aInts, f32, i32, i64, inferOp, runOp, runTensor, values } from "./_op_harness.ts";
+import { f32, i32, i64, inferOp, runOp, runTensor, values } from "./_op_harness.ts";
+import { intAttr, intsAttr } from "../../pipeline/load/build.ts";
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-6): void {
   assert.equal(actual.length, expected.length);
@@ -20,7 +21,7 @@ function close(actual: ArrayLike<number>, expected: number[], tol = 1e-6): void 
 }
 
 Deno.test("ReduceSum and ReduceProd on int64 are exact; int32 products wrap", async () => {
-  const s = await runTensor("ReduceSum", 13, [i64([2n ** 60n, 1n, 2n])], [aInt("keepdims", 0)]);
+  const s = await runTensor("ReduceSum", 13, [i64([2n ** 60n, 1n, 2n])], [intAttr("keepdims", 0)]);
   assert.deepEqual(s.dims, []);
   assert.deepEqual(values(s), [2n ** 60n + 3n]);
   const p = await runTensor("ReduceProd", 18, [i64([2n ** 31n, 2n ** 31n, 3n])]);
@@ -35,7 +36,7 @@ Deno.test("ReduceMean truncates on integers; empty Max/Min give the type's extre
     "ReduceMean",
     18,
     [i32([1, 2, -1, -2], [2, 2])],
-    [aInt("keepdims", 0)],
+    [intAttr("keepdims", 0)],
     1,
   );
   // axes omitted: all axes -> (1 + 2 - 1 - 2) / 4 = 0
@@ -55,7 +56,7 @@ Deno.test("ReduceMean truncates on integers; empty Max/Min give the type's extre
   ]);
   assert.deepEqual(values(emptyMin), [255, 255, 255]);
   const emptyMean = await runTensor("ReduceMean", 18, [f32([], [0]), i64([0])], [
-    aInt("keepdims", 0),
+    intAttr("keepdims", 0),
   ]);
   close(emptyMean.data as Float32Array, [NaN]);
 });
@@ -64,8 +65,8 @@ Deno.test("ReduceMax propagates NaN; ReduceMin/Max on bool are all/any", async (
   const m = await runTensor("ReduceMax", 18, [f32([1, NaN, 3, 4, 5, 6], [2, 3]), i64([1])]);
   close(m.data as Float32Array, [NaN, 6]);
   const b = new Tensor("bool", Uint8Array.from([1, 0, 1, 1]), [2, 2]);
-  const any = await runTensor("ReduceMax", 20, [b, i64([1])], [aInt("keepdims", 0)]);
-  const all = await runTensor("ReduceMin", 20, [b, i64([1])], [aInt("keepdims", 0)]);
+  const any = await runTensor("ReduceMax", 20, [b, i64([1])], [intAttr("keepdims", 0)]);
+  const all = await runTensor("ReduceMin", 20, [b, i64([1])], [intAttr("keepdims", 0)]);
   assert.equal(any.type, "bool");
   assert.deepEqual(values(any), [1, 1]);
   assert.deepEqual(values(all), [0, 1]);
@@ -73,7 +74,7 @@ Deno.test("ReduceMax propagates NaN; ReduceMin/Max on bool are all/any", async (
 
 Deno.test("noop_with_empty_axes applies the per-element part of the reduction", async () => {
   const x = f32([-3, 4, 0.5], [3]);
-  const noop = [aInt("noop_with_empty_axes", 1)];
+  const noop = [intAttr("noop_with_empty_axes", 1)];
   const l2 = await runTensor("ReduceL2", 18, [x], noop);
   assert.deepEqual(l2.dims, [3]);
   close(l2.data as Float32Array, [3, 4, 0.5]);
@@ -85,34 +86,41 @@ Deno.test("noop_with_empty_axes applies the per-element part of the reduction", 
 
 Deno.test("Axes are an attribute before the input versions, negative axes included", async () => {
   const x = f32([1, 2, 3, 4, 5, 6], [2, 3]);
-  const s11 = await runTensor("ReduceSum", 11, [x], [aInts("axes", [-1]), aInt("keepdims", 0)]);
+  const s11 = await runTensor("ReduceSum", 11, [x], [
+    intsAttr("axes", [-1]),
+    intAttr("keepdims", 0),
+  ]);
   assert.deepEqual(s11.dims, [2]);
   close(s11.data as Float32Array, [6, 15]);
-  const l1 = await runTensor("ReduceL1", 13, [f32([-1, 2, -3, 4], [2, 2])], [aInts("axes", [0])]);
+  const l1 = await runTensor("ReduceL1", 13, [f32([-1, 2, -3, 4], [2, 2])], [
+    intsAttr("axes", [0]),
+  ]);
   assert.deepEqual(l1.dims, [1, 2]);
   close(l1.data as Float32Array, [4, 6]);
   const lse = await runTensor("ReduceLogSumExp", 18, [f32([1000, 1000]), i64([0])]);
   close(lse.data as Float32Array, [1000 + Math.LN2]);
   const ls = await runTensor("ReduceLogSum", 18, [f32([1, 2, 3, 4], [2, 2]), i64([0, 1])], [
-    aInt("keepdims", 0),
+    intAttr("keepdims", 0),
   ]);
   close(ls.data as Float32Array, [Math.log(10)]);
 });
 
 Deno.test("ArgMax/ArgMin: NaN wins, select_last_index, exact int64 comparison", async () => {
   const x = f32([1, NaN, 3, NaN]);
-  assert.deepEqual(values(await runTensor("ArgMax", 13, [x], [aInt("keepdims", 0)])), [1n]);
+  assert.deepEqual(values(await runTensor("ArgMax", 13, [x], [intAttr("keepdims", 0)])), [1n]);
   assert.deepEqual(
-    values(await runTensor("ArgMax", 13, [x], [aInt("keepdims", 0), aInt("select_last_index", 1)])),
+    values(
+      await runTensor("ArgMax", 13, [x], [intAttr("keepdims", 0), intAttr("select_last_index", 1)]),
+    ),
     [3n],
   );
-  assert.deepEqual(values(await runTensor("ArgMin", 13, [x], [aInt("keepdims", 0)])), [1n]);
+  assert.deepEqual(values(await runTensor("ArgMin", 13, [x], [intAttr("keepdims", 0)])), [1n]);
   const big = await runTensor("ArgMax", 13, [i64([2n ** 60n + 1n, 2n ** 60n])]);
   assert.deepEqual(big.dims, [1]);
   assert.deepEqual(values(big), [0n]);
   const ties = await runTensor("ArgMin", 13, [f32([2, 1, 1, 5, 0, 0], [2, 3])], [
-    aInt("axis", -1),
-    aInt("select_last_index", 1),
+    intAttr("axis", -1),
+    intAttr("select_last_index", 1),
   ]);
   assert.deepEqual(ties.dims, [2, 1]);
   assert.deepEqual(values(ties), [2n, 2n]);
@@ -121,14 +129,14 @@ Deno.test("ArgMax/ArgMin: NaN wins, select_last_index, exact int64 comparison", 
 Deno.test("CumSum on int64 (exclusive, reverse) and CumProd with a 1-D axis", async () => {
   const x = i64([2n ** 60n, 1n, 2n, 3n]);
   const y = await runTensor("CumSum", 14, [x, i32([0], [])], [
-    aInt("exclusive", 1),
-    aInt("reverse", 1),
+    intAttr("exclusive", 1),
+    intAttr("reverse", 1),
   ]);
   assert.deepEqual(values(y), [6n, 5n, 3n, 0n]);
   const z = await runTensor("CumSum", 14, [x, i64([0])]);
   assert.deepEqual(values(z), [2n ** 60n, 2n ** 60n + 1n, 2n ** 60n + 3n, 2n ** 60n + 6n]);
   const p = await runTensor("CumProd", 26, [f32([1, 2, 3, 4, 5, 6], [2, 3]), i64([-1])], [
-    aInt("reverse", 1),
+    intAttr("reverse", 1),
   ]);
   close(p.data as Float32Array, [6, 6, 3, 120, 30, 6]);
 });
@@ -138,7 +146,7 @@ Deno.test("TopK: NaN is the largest, ties keep lower indices first, k = 0", asyn
   const [v, i] = await runOp("TopK", 11, [x, i64([3])], [], 2) as Tensor[];
   close(v.data as Float32Array, [NaN, 3, 3]);
   assert.deepEqual(values(i), [1n, 2n, 3n]);
-  const [sv, si] = await runOp("TopK", 11, [x, i64([2])], [aInt("largest", 0)], 2) as Tensor[];
+  const [sv, si] = await runOp("TopK", 11, [x, i64([2])], [intAttr("largest", 0)], 2) as Tensor[];
   close(sv.data as Float32Array, [-1, 1]);
   assert.deepEqual(values(si), [4n, 0n]);
   const [ev, ei] = await runOp("TopK", 24, [f32([1, 2], [1, 2]), i64([0])], [], 2) as Tensor[];
@@ -146,8 +154,8 @@ Deno.test("TopK: NaN is the largest, ties keep lower indices first, k = 0", asyn
   assert.deepEqual(ei.dims, [1, 0]);
   // TopK-1: k is an attribute; along axis 0 of a [3,2] tensor.
   const [av, ai] = await runOp("TopK", 1, [f32([1, 6, 5, 2, 3, 4], [3, 2])], [
-    aInt("k", 2),
-    aInt("axis", 0),
+    intAttr("k", 2),
+    intAttr("axis", 0),
   ], 2) as Tensor[];
   assert.deepEqual(av.dims, [2, 2]);
   close(av.data as Float32Array, [5, 6, 3, 4]);
@@ -181,11 +189,11 @@ Deno.test("Reductions, ArgMax and TopK infer shapes", () => {
   );
   assert.deepEqual(r.types[0], { kind: "tensor", elemType: "float32", shape: ["N", 3, 1] });
   const r2 = inferOp("ReduceMean", 11, [t(["N", 3, 4])], [
-    aInts("axes", [0, 2]),
-    aInt("keepdims", 0),
+    intsAttr("axes", [0, 2]),
+    intAttr("keepdims", 0),
   ]);
   assert.deepEqual(r2.types[0], { kind: "tensor", elemType: "float32", shape: [3] });
-  const a = inferOp("ArgMax", 13, [t(["N", 5])], [aInt("axis", 1), aInt("keepdims", 0)]);
+  const a = inferOp("ArgMax", 13, [t(["N", 5])], [intAttr("axis", 1), intAttr("keepdims", 0)]);
   assert.deepEqual(a.types[0], { kind: "tensor", elemType: "int64", shape: ["N"] });
   const k = inferOp(
     "TopK",
@@ -213,7 +221,7 @@ Deno.test("TopK matches a stable-sort reference for small and large k, with NaN 
   for (const largest of [1, 0]) {
     for (const k of [1, 3, 9, 20, 40]) {
       const [v, idx] = await runOp("TopK", 11, [f32(data, [3, n]), i64([k])], [
-        aInt("largest", largest),
+        intAttr("largest", largest),
       ], 2) as Tensor[];
       for (let r = 0; r < 3; r++) {
         const row = data.slice(r * n, (r + 1) * n);

@@ -6,8 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { aFloat, aFloats, aInts, aString, f32, i64, inferOp, runTensor } from "./_op_harness.ts";
+import { f32, i64, inferOp, runTensor } from "./_op_harness.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
+import { floatAttr, floatsAttr, intsAttr, stringAttr } from "../../pipeline/load/build.ts";
 
 const vals = (t: Tensor) => Array.from(t.data as ArrayLike<unknown>);
 
@@ -23,19 +24,19 @@ Deno.test("Resize-10 nearest rounds down when upsampling and up when downsamplin
 Deno.test("Resize-10 and Upsample linear use asymmetric coordinates clamped at the edge", async () => {
   const x = f32([1, 2, 3, 4], [1, 1, 2, 2]);
   const expected = [1, 1.5, 2, 2, 2, 2.5, 3, 3, 3, 3.5, 4, 4, 3, 3.5, 4, 4];
-  const r = await runTensor("Resize", 10, [x, f32([1, 1, 2, 2])], [aString("mode", "linear")]);
+  const r = await runTensor("Resize", 10, [x, f32([1, 1, 2, 2])], [stringAttr("mode", "linear")]);
   assert.deepEqual(vals(r), expected);
-  const u9 = await runTensor("Upsample", 9, [x, f32([1, 1, 2, 2])], [aString("mode", "linear")]);
+  const u9 = await runTensor("Upsample", 9, [x, f32([1, 1, 2, 2])], [stringAttr("mode", "linear")]);
   assert.deepEqual(vals(u9), expected);
   const u7 = await runTensor("Upsample", 7, [x], [
-    aString("mode", "linear"),
-    aFloats("scales", [1, 1, 2, 2]),
+    stringAttr("mode", "linear"),
+    floatsAttr("scales", [1, 1, 2, 2]),
   ]);
   assert.deepEqual(vals(u7), expected);
   const u1 = await runTensor("Upsample", 1, [x], [
-    aString("mode", "bilinear"),
-    aFloat("height_scale", 2),
-    aFloat("width_scale", 2),
+    stringAttr("mode", "bilinear"),
+    floatAttr("height_scale", 2),
+    floatAttr("width_scale", 2),
   ]);
   assert.deepEqual(vals(u1), expected);
   await assert.rejects(runTensor("Upsample", 9, [x, f32([1, 1, 0.5, 1])]), /scales/);
@@ -53,7 +54,7 @@ Deno.test("nearest Resize moves int64 and string elements exactly", async () => 
   assert.deepEqual(vals(s), ["a", "a", "b", "b"]);
   await assert.rejects(
     runTensor("Resize", 13, [new Tensor("string", ["a", "b"], [2]), undefined, f32([2])], [
-      aString("mode", "linear"),
+      stringAttr("mode", "linear"),
     ]),
     /string/,
   );
@@ -66,7 +67,7 @@ Deno.test("linear Resize of int32 truncates the interpolated values", async () =
     undefined,
     i64([4]),
   ], [
-    aString("mode", "linear"),
+    stringAttr("mode", "linear"),
   ]);
   assert.equal(y.type, "int32");
   assert.deepEqual(vals(y), [0, 0, 0, 1]);
@@ -75,14 +76,14 @@ Deno.test("linear Resize of int32 truncates the interpolated values", async () =
 Deno.test("Resize-11 tf_half_pixel_for_nn has no -0.5 shift", async () => {
   const x = f32([1, 2, 3, 4]);
   const a = await runTensor("Resize", 11, [x, f32([]), f32([0.5])], [
-    aString("coordinate_transformation_mode", "tf_half_pixel_for_nn"),
+    stringAttr("coordinate_transformation_mode", "tf_half_pixel_for_nn"),
   ]);
   assert.deepEqual(vals(a), [2, 4]);
   const b = await runTensor("Resize", 11, [x, f32([]), f32([0.5])]);
   assert.deepEqual(vals(b), [1, 3]);
   await assert.rejects(
     runTensor("Resize", 13, [x, undefined, f32([0.5])], [
-      aString("coordinate_transformation_mode", "tf_half_pixel_for_nn"),
+      stringAttr("coordinate_transformation_mode", "tf_half_pixel_for_nn"),
     ]),
     /tf_half_pixel_for_nn/,
   );
@@ -90,13 +91,13 @@ Deno.test("Resize-11 tf_half_pixel_for_nn has no -0.5 shift", async () => {
 
 Deno.test("Resize-18 keep_aspect_ratio_policy applies one scale to the listed axes", async () => {
   const x = f32([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 4]);
-  const attrs = [aInts("axes", [2, 3]), aString("keep_aspect_ratio_policy", "not_larger")];
+  const attrs = [intsAttr("axes", [2, 3]), stringAttr("keep_aspect_ratio_policy", "not_larger")];
   const same = await runTensor("Resize", 18, [x, undefined, undefined, i64([4, 4])], attrs);
   assert.deepEqual(same.dims, [1, 1, 2, 4]);
   assert.deepEqual(vals(same), [1, 2, 3, 4, 5, 6, 7, 8]);
   const bigger = await runTensor("Resize", 18, [x, undefined, undefined, i64([4, 4])], [
-    aInts("axes", [2, 3]),
-    aString("keep_aspect_ratio_policy", "not_smaller"),
+    intsAttr("axes", [2, 3]),
+    stringAttr("keep_aspect_ratio_policy", "not_smaller"),
   ]);
   assert.deepEqual(bigger.dims, [1, 1, 4, 8]);
 });
@@ -120,7 +121,7 @@ Deno.test("Resize infers output shapes from constant scales or sizes", () => {
     elemType: "int64",
     shape: [2],
   }], [
-    aInts("axes", [-2, -1]),
+    intsAttr("axes", [-2, -1]),
   ], [undefined, undefined, undefined, i64([7, 9])]);
   assert.deepEqual(z.types[0], { kind: "tensor", elemType: "float32", shape: ["N", 3, 7, 9] });
 });

@@ -14,7 +14,9 @@ import { allclose } from "../../pipeline/compare.ts";
 import { resolveOp } from "../../ops/registry.ts";
 import { decodeTensorProto } from "../../pipeline/load/proto.ts";
 import { tensorFromProto } from "../../pipeline/load/tensor_proto.ts";
-import { assertClose, type AttrValue, f32, randomValues, runNode } from "./_single_node.ts";
+import type { AttributeValue } from "../../pipeline/load/build.ts";
+import { assertClose, f32, randomValues } from "./_op_harness.ts";
+import { runNode } from "./_session_run.ts";
 
 type Kind = "RNN" | "GRU" | "LSTM";
 type Fn = (x: number) => number;
@@ -166,7 +168,7 @@ Deno.test("RNN: hand-computed two steps with bias", async () => {
 
 interface Case {
   kind: Kind;
-  attrs: Record<string, AttrValue>;
+  attrs: Record<string, AttributeValue>;
   /** Activation functions per direction, matching `attrs.activations`. */
   acts: Fn[][];
   clip?: number;
@@ -243,7 +245,7 @@ async function checkCase(
   const lens = [4, 1, 3];
   const h0 = randomValues(dirs * batch * H, seed + 11).map((v) => v * 0.5);
   const c0 = randomValues(dirs * batch * H, seed + 12).map((v) => v * 0.5);
-  const attrs = { ...c.attrs, direction: { s: direction } } as Record<string, AttrValue>;
+  const attrs = { ...c.attrs, direction: { s: direction } } as Record<string, AttributeValue>;
   if (dirs === 1 && "activations" in attrs) {
     const names = (attrs.activations as { strings: string[] }).strings;
     attrs.activations = { strings: names.slice(0, names.length / 2) };

@@ -6,11 +6,20 @@
  */
 
 import assert from "node:assert/strict";
-import { f32, i32, i64, inferOp, runOp, str, values } from "./_op_harness.ts";
-import { attr, graph, model, node, plain, runModel, vi } from "./_ir_build.ts";
+import { f32, i32, i64, inferOp, plain, runOp, str, values } from "./_op_harness.ts";
+import { runModel } from "./_session_run.ts";
 import { Optional, Sequence, Tensor, type Value } from "../../pipeline/tensor/tensor.ts";
 import { RuntimeError } from "../../pipeline/errors.ts";
 import type { TypeProto } from "../../pipeline/load/ir.ts";
+import {
+  graphAttr,
+  intAttr,
+  makeAttribute,
+  makeGraph,
+  makeModel,
+  makeNode,
+  makeValueInfo,
+} from "../../pipeline/load/build.ts";
 
 function seqOf(v: Value | undefined): Sequence {
   if (!(v instanceof Sequence)) throw new Error(`expected a sequence, got ${v}`);
@@ -29,7 +38,7 @@ const b = f32([3, 4]);
 const c = f32([5, 6]);
 
 Deno.test("SequenceEmpty keeps its element type; SequenceLength of it is 0", async () => {
-  const [s] = await runOp("SequenceEmpty", 11, [], [attr.int("dtype", 7)]);
+  const [s] = await runOp("SequenceEmpty", 11, [], [intAttr("dtype", 7)]);
   assert.deepEqual(seqOf(s).values, []);
   assert.deepEqual(seqOf(s).elemType, { kind: "tensor", elemType: "int64" });
   const [n] = await runOp("SequenceLength", 11, [s]);
@@ -51,7 +60,7 @@ Deno.test("SequenceInsert at default, negative and end positions; type checked",
   // The input sequence is not modified.
   assert.equal(seqOf(s).values.length, 2);
   // Inserting into an empty int64 sequence checks the type it declares.
-  const [e] = await runOp("SequenceEmpty", 11, [], [attr.int("dtype", 7)]);
+  const [e] = await runOp("SequenceEmpty", 11, [], [intAttr("dtype", 7)]);
   await assert.rejects(runOp("SequenceInsert", 11, [e, a]), RuntimeError);
 });
 
@@ -71,22 +80,22 @@ Deno.test("SequenceAt and SequenceErase with negative positions and bounds", asy
 
 Deno.test("SplitToSequence: scalar split with a short last chunk, 1-D split, keepdims", async () => {
   const x = f32([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [2, 5]);
-  const [s1] = await runOp("SplitToSequence", 24, [x, i64([2], [])], [attr.int("axis", 1)]);
+  const [s1] = await runOp("SplitToSequence", 24, [x, i64([2], [])], [intAttr("axis", 1)]);
   assert.deepEqual(tensors(s1), [
     { dims: [2, 2], data: [0, 1, 5, 6] },
     { dims: [2, 2], data: [2, 3, 7, 8] },
     { dims: [2, 1], data: [4, 9] },
   ]);
-  const [s2] = await runOp("SplitToSequence", 11, [x, i32([1, 4])], [attr.int("axis", -1)]);
+  const [s2] = await runOp("SplitToSequence", 11, [x, i32([1, 4])], [intAttr("axis", -1)]);
   assert.deepEqual(tensors(s2).map((t) => t.dims), [[2, 1], [2, 4]]);
-  await assert.rejects(runOp("SplitToSequence", 11, [x, i64([1, 2])], [attr.int("axis", 1)]));
-  const [s3] = await runOp("SplitToSequence", 11, [x], [attr.int("keepdims", 0)]);
+  await assert.rejects(runOp("SplitToSequence", 11, [x, i64([1, 2])], [intAttr("axis", 1)]));
+  const [s3] = await runOp("SplitToSequence", 11, [x], [intAttr("keepdims", 0)]);
   assert.deepEqual(tensors(s3), [
     { dims: [5], data: [0, 1, 2, 3, 4] },
     { dims: [5], data: [5, 6, 7, 8, 9] },
   ]);
   // keepdims is ignored when split is given.
-  const [s4] = await runOp("SplitToSequence", 11, [x, i64([1], [])], [attr.int("keepdims", 0)]);
+  const [s4] = await runOp("SplitToSequence", 11, [x, i64([1], [])], [intAttr("keepdims", 0)]);
   assert.deepEqual(tensors(s4).map((t) => t.dims), [[1, 5], [1, 5]]);
   // Strings move too.
   const [s5] = await runOp("SplitToSequence", 11, [str(["a", "b", "c"])]);
@@ -95,47 +104,61 @@ Deno.test("SplitToSequence: scalar split with a short last chunk, 1-D split, kee
 
 Deno.test("ConcatFromSequence: concatenation, new_axis stacking, negative axes", async () => {
   const [s] = await runOp("SequenceConstruct", 11, [a, b, c]);
-  const [cat] = await runOp("ConcatFromSequence", 11, [s], [attr.int("axis", 0)]);
+  const [cat] = await runOp("ConcatFromSequence", 11, [s], [intAttr("axis", 0)]);
   assert.deepEqual(plain(cat), { dims: [6], data: [1, 2, 3, 4, 5, 6], type: "float32" });
   const [st] = await runOp("ConcatFromSequence", 11, [s], [
-    attr.int("axis", -1),
-    attr.int("new_axis", 1),
+    intAttr("axis", -1),
+    intAttr("new_axis", 1),
   ]);
   assert.deepEqual(plain(st), { dims: [2, 3], data: [1, 3, 5, 2, 4, 6], type: "float32" });
   const [st0] = await runOp("ConcatFromSequence", 11, [s], [
-    attr.int("axis", 0),
-    attr.int("new_axis", 1),
+    intAttr("axis", 0),
+    intAttr("new_axis", 1),
   ]);
   assert.deepEqual(plain(st0).dims, [3, 2]);
   const [bad] = await runOp("SequenceConstruct", 11, [a, f32([1, 2, 3], [1, 3])]);
   await assert.rejects(
-    runOp("ConcatFromSequence", 11, [bad], [attr.int("axis", 0)]),
+    runOp("ConcatFromSequence", 11, [bad], [intAttr("axis", 0)]),
     RuntimeError,
   );
   const [i64s] = await runOp("SequenceConstruct", 11, [
     i64([1], [1, 1]),
     i64([2, 3], [1, 2]),
   ]);
-  const [cat64] = await runOp("ConcatFromSequence", 11, [i64s], [attr.int("axis", 1)]);
+  const [cat64] = await runOp("ConcatFromSequence", 11, [i64s], [intAttr("axis", 1)]);
   assert.deepEqual(values(cat64 as Tensor), [1n, 2n, 3n]);
 });
 
 Deno.test("SequenceMap: two sequences plus a tensor, and an empty sequence", async () => {
-  const body = graph(
-    [node("Add", ["x", "y"], ["s"]), node("Mul", ["s", "k"], ["m"]), node("Shape", ["x"], ["sh"])],
-    [vi("x", "float32"), vi("y", "float32"), vi("k", "float32")],
-    [vi("m", "float32"), vi("sh", "int64", [1])],
-  );
+  const body = makeGraph({
+    node: [
+      makeNode("Add", ["x", "y"], ["s"]),
+      makeNode("Mul", ["s", "k"], ["m"]),
+      makeNode("Shape", ["x"], ["sh"]),
+    ],
+    input: [
+      makeValueInfo("x", "float32"),
+      makeValueInfo("y", "float32"),
+      makeValueInfo("k", "float32"),
+    ],
+    output: [makeValueInfo("m", "float32"), makeValueInfo("sh", "int64", [1])],
+  });
   const seqType: TypeProto = {
     sequenceType: { elemType: { tensorType: { elemType: 1 } } },
   };
-  const m = model(
-    graph(
-      [node("SequenceMap", ["xs", "ys", "k"], ["ms", "shapes"], [attr.graph("body", body)])],
-      [vi("xs", seqType), vi("ys", seqType), vi("k", "float32", [])],
-      [vi("ms"), vi("shapes")],
-    ),
-    [{ domain: "", version: 17 }],
+  const m = makeModel(
+    makeGraph({
+      node: [
+        makeNode("SequenceMap", ["xs", "ys", "k"], ["ms", "shapes"], [graphAttr("body", body)]),
+      ],
+      input: [
+        makeValueInfo("xs", seqType),
+        makeValueInfo("ys", seqType),
+        makeValueInfo("k", "float32", []),
+      ],
+      output: [makeValueInfo("ms"), makeValueInfo("shapes")],
+    }),
+    { opsetImport: [{ domain: "", version: 17 }] },
   );
   const out = await runModel(m, {
     xs: new Sequence([f32([1, 2]), f32([3])]),
@@ -163,7 +186,7 @@ Deno.test("SequenceMap: two sequences plus a tensor, and an empty sequence", asy
 
 Deno.test("Optional ops: wrap, empty with a type, has/get across opsets 15 and 18", async () => {
   const tp: TypeProto = { tensorType: { elemType: 1 } };
-  const [empty] = await runOp("Optional", 15, [undefined], [attr.type("type", tp)]);
+  const [empty] = await runOp("Optional", 15, [undefined], [makeAttribute("type", { tp })]);
   assert.ok(empty instanceof Optional && empty.value === undefined);
   assert.deepEqual(empty.elemType, { kind: "tensor", elemType: "float32", shape: undefined });
   await assert.rejects(runOp("Optional", 15, [undefined]), RuntimeError);
@@ -192,13 +215,13 @@ Deno.test("sequence inference: element types and shapes", () => {
   const seq = { kind: "sequence", elem: t(["n", 3]) } as const;
   assert.deepEqual(inferOp("SequenceAt", 11, [seq, undefined]).types[0], t(["n", 3]));
   assert.deepEqual(
-    inferOp("ConcatFromSequence", 11, [seq], [attr.int("axis", -1), attr.int("new_axis", 1)])
+    inferOp("ConcatFromSequence", 11, [seq], [intAttr("axis", -1), intAttr("new_axis", 1)])
       .types[0],
     t(["n", 3, undefined]),
   );
   const split = inferOp("SplitToSequence", 11, [t([4, 6])], [
-    attr.int("axis", 1),
-    attr.int("keepdims", 0),
+    intAttr("axis", 1),
+    intAttr("keepdims", 0),
   ]);
   assert.deepEqual(split.types[0], { kind: "sequence", elem: t([4]) });
   assert.deepEqual(

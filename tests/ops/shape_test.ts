@@ -10,25 +10,17 @@ import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { Sequence } from "../../pipeline/tensor/tensor.ts";
 import { reshapeDims } from "../../ops/shape.ts";
 import { tensorToProto } from "../../pipeline/load/tensor_proto.ts";
-import {
-  aFloat,
-  aFloats,
-  aInt,
-  aInts,
-  aString,
-  aStrings,
-  aTensor,
-  f32,
-  i32,
-  i64,
-  inferOp,
-  iota,
-  runOp,
-  runTensor,
-  str,
-  values,
-} from "./_op_harness.ts";
+import { f32, i32, i64, inferOp, iota, runOp, runTensor, str, values } from "./_op_harness.ts";
 import { RuntimeError, UnsupportedError } from "../../pipeline/errors.ts";
+import {
+  floatAttr,
+  floatsAttr,
+  intAttr,
+  intsAttr,
+  stringAttr,
+  stringsAttr,
+  tensorAttr,
+} from "../../pipeline/load/build.ts";
 
 Deno.test("reshapeDims resolves 0, -1 and allowzero", () => {
   assert.deepEqual(reshapeDims([2, 3, 4], [0, -1], false), [2, 12]);
@@ -42,14 +34,14 @@ Deno.test("reshapeDims resolves 0, -1 and allowzero", () => {
 
 Deno.test("Reshape-1 reads the shape attribute and shares the storage", async () => {
   const x = iota([2, 3]);
-  const y = await runTensor("Reshape", 1, [x], [aInts("shape", [3, -1])]);
+  const y = await runTensor("Reshape", 1, [x], [intsAttr("shape", [3, -1])]);
   assert.deepEqual(y.dims, [3, 2]);
   assert.equal(y.data, x.data);
 });
 
 Deno.test("Reshape-14 allowzero keeps an explicit zero dim", async () => {
   const x = new Tensor("float32", new Float32Array(0), [0, 3]);
-  const y = await runTensor("Reshape", 14, [x, i64([3, 0])], [aInt("allowzero", 1)]);
+  const y = await runTensor("Reshape", 14, [x, i64([3, 0])], [intAttr("allowzero", 1)]);
   assert.deepEqual(y.dims, [3, 0]);
   const z = await runTensor("Reshape", 14, [x, i64([0, 3])]);
   assert.deepEqual(z.dims, [0, 3]);
@@ -64,17 +56,17 @@ Deno.test("Reshape works on strings and rejects a size mismatch", async () => {
 
 Deno.test("Flatten handles axis 0, negative axes (11+) and rejects them before 11", async () => {
   const x = iota([2, 3, 4]);
-  assert.deepEqual((await runTensor("Flatten", 13, [x], [aInt("axis", 0)])).dims, [1, 24]);
-  assert.deepEqual((await runTensor("Flatten", 13, [x], [aInt("axis", -1)])).dims, [6, 4]);
-  assert.deepEqual((await runTensor("Flatten", 13, [x], [aInt("axis", 3)])).dims, [24, 1]);
+  assert.deepEqual((await runTensor("Flatten", 13, [x], [intAttr("axis", 0)])).dims, [1, 24]);
+  assert.deepEqual((await runTensor("Flatten", 13, [x], [intAttr("axis", -1)])).dims, [6, 4]);
+  assert.deepEqual((await runTensor("Flatten", 13, [x], [intAttr("axis", 3)])).dims, [24, 1]);
   assert.deepEqual((await runTensor("Flatten", 9, [x])).dims, [2, 12]);
-  await assert.rejects(() => runOp("Flatten", 9, [x], [aInt("axis", -1)]), RuntimeError);
+  await assert.rejects(() => runOp("Flatten", 9, [x], [intAttr("axis", -1)]), RuntimeError);
 });
 
 Deno.test("Squeeze-1/11 take axes from the attribute, 13 from the input", async () => {
   const x = iota([1, 3, 1, 2]);
   assert.deepEqual((await runTensor("Squeeze", 1, [x])).dims, [3, 2]);
-  assert.deepEqual((await runTensor("Squeeze", 11, [x], [aInts("axes", [-2])])).dims, [1, 3, 2]);
+  assert.deepEqual((await runTensor("Squeeze", 11, [x], [intsAttr("axes", [-2])])).dims, [1, 3, 2]);
   assert.deepEqual((await runTensor("Squeeze", 13, [x, i64([0])])).dims, [3, 1, 2]);
   assert.deepEqual((await runTensor("Squeeze", 13, [x, undefined])).dims, [3, 2]);
   await assert.rejects(() => runOp("Squeeze", 13, [x, i64([1])]), RuntimeError);
@@ -82,7 +74,7 @@ Deno.test("Squeeze-1/11 take axes from the attribute, 13 from the input", async 
 
 Deno.test("Unsqueeze-11 uses the attribute; 13 the input, with negative and unsorted axes", async () => {
   const x = iota([3, 4]);
-  assert.deepEqual((await runTensor("Unsqueeze", 11, [x], [aInts("axes", [0, 3])])).dims, [
+  assert.deepEqual((await runTensor("Unsqueeze", 11, [x], [intsAttr("axes", [0, 3])])).dims, [
     1,
     3,
     4,
@@ -101,15 +93,18 @@ Deno.test("Unsqueeze-11 uses the attribute; 13 the input, with negative and unso
 Deno.test("Shape-15 clamps start and end; Size counts elements", async () => {
   const x = iota([2, 3, 4]);
   assert.deepEqual(values(await runTensor("Shape", 13, [x])), [2n, 3n, 4n]);
-  assert.deepEqual(values(await runTensor("Shape", 15, [x], [aInt("start", -2)])), [3n, 4n]);
-  assert.deepEqual(values(await runTensor("Shape", 15, [x], [aInt("start", 1), aInt("end", 99)])), [
-    3n,
-    4n,
-  ]);
-  const empty = await runTensor("Shape", 15, [x], [aInt("start", 2), aInt("end", 1)]);
+  assert.deepEqual(values(await runTensor("Shape", 15, [x], [intAttr("start", -2)])), [3n, 4n]);
+  assert.deepEqual(
+    values(await runTensor("Shape", 15, [x], [intAttr("start", 1), intAttr("end", 99)])),
+    [
+      3n,
+      4n,
+    ],
+  );
+  const empty = await runTensor("Shape", 15, [x], [intAttr("start", 2), intAttr("end", 1)]);
   assert.deepEqual(empty.dims, [0]);
   // Shape-1 ignores start/end (they do not exist yet).
-  assert.deepEqual(values(await runTensor("Shape", 1, [x], [aInt("start", 2)])), [2n, 3n, 4n]);
+  assert.deepEqual(values(await runTensor("Shape", 1, [x], [intAttr("start", 2)])), [2n, 3n, 4n]);
   const size = await runTensor("Size", 19, [new Tensor("float32", new Float32Array(0), [5, 0])]);
   assert.deepEqual(size.dims, []);
   assert.deepEqual(values(size), [0n]);
@@ -125,27 +120,27 @@ Deno.test("Identity passes tensors and sequences through", async () => {
 
 Deno.test("Constant builds each attribute form with exact types", async () => {
   const big = 9007199254740993n; // 2^53 + 1: exact only as a bigint
-  let y = await runTensor("Constant", 13, [], [aInt("value_int", big)]);
+  let y = await runTensor("Constant", 13, [], [intAttr("value_int", big)]);
   assert.equal(y.type, "int64");
   assert.deepEqual(y.dims, []);
   assert.deepEqual(values(y), [big]);
-  y = await runTensor("Constant", 13, [], [aInts("value_ints", [1, -2, big])]);
+  y = await runTensor("Constant", 13, [], [intsAttr("value_ints", [1, -2, big])]);
   assert.deepEqual(values(y), [1n, -2n, big]);
-  y = await runTensor("Constant", 13, [], [aFloat("value_float", 0.5)]);
+  y = await runTensor("Constant", 13, [], [floatAttr("value_float", 0.5)]);
   assert.equal(y.type, "float32");
   assert.deepEqual(values(y), [0.5]);
-  y = await runTensor("Constant", 13, [], [aFloats("value_floats", [1.5, -2])]);
+  y = await runTensor("Constant", 13, [], [floatsAttr("value_floats", [1.5, -2])]);
   assert.deepEqual(y.dims, [2]);
-  y = await runTensor("Constant", 13, [], [aString("value_string", "héllo")]);
+  y = await runTensor("Constant", 13, [], [stringAttr("value_string", "héllo")]);
   assert.equal(y.type, "string");
   assert.deepEqual(values(y), ["héllo"]);
-  y = await runTensor("Constant", 13, [], [aStrings("value_strings", ["a", ""])]);
+  y = await runTensor("Constant", 13, [], [stringsAttr("value_strings", ["a", ""])]);
   assert.deepEqual(values(y), ["a", ""]);
-  y = await runTensor("Constant", 1, [], [aTensor("value", i32([1, 2, 3, 4], [2, 2]))]);
+  y = await runTensor("Constant", 1, [], [tensorAttr("value", i32([1, 2, 3, 4], [2, 2]))]);
   assert.equal(y.type, "int32");
   assert.deepEqual(y.dims, [2, 2]);
   const sparse = {
-    ...aInt("sparse_value", 0),
+    ...intAttr("sparse_value", 0),
     type: "SPARSE_TENSOR" as const,
     sparseTensor: {
       values: tensorToProto(f32([5, 6])),
@@ -158,7 +153,7 @@ Deno.test("Constant builds each attribute form with exact types", async () => {
   assert.deepEqual(values(y), [0, 5, 0, 0, 6, 0]);
   await assert.rejects(() => runOp("Constant", 13, [], []), RuntimeError);
   await assert.rejects(
-    () => runOp("Constant", 13, [], [aFloat("value_float", 1), aInt("value_int", 1)]),
+    () => runOp("Constant", 13, [], [floatAttr("value_float", 1), intAttr("value_int", 1)]),
     RuntimeError,
   );
 });
@@ -167,16 +162,16 @@ Deno.test("ConstantOfShape fills with the value's type, defaults to float32 zero
   let y = await runTensor("ConstantOfShape", 9, [i64([2, 3])]);
   assert.equal(y.type, "float32");
   assert.deepEqual(values(y), [0, 0, 0, 0, 0, 0]);
-  y = await runTensor("ConstantOfShape", 20, [i64([2])], [aTensor("value", i64([-5n], [1]))]);
+  y = await runTensor("ConstantOfShape", 20, [i64([2])], [tensorAttr("value", i64([-5n], [1]))]);
   assert.equal(y.type, "int64");
   assert.deepEqual(values(y), [-5n, -5n]);
-  y = await runTensor("ConstantOfShape", 20, [i64([])], [aTensor("value", i32([7], [1]))]);
+  y = await runTensor("ConstantOfShape", 20, [i64([])], [tensorAttr("value", i32([7], [1]))]);
   assert.deepEqual(y.dims, []);
   assert.deepEqual(values(y), [7]);
-  y = await runTensor("ConstantOfShape", 21, [i64([0, 4])], [aTensor("value", f32([1], [1]))]);
+  y = await runTensor("ConstantOfShape", 21, [i64([0, 4])], [tensorAttr("value", f32([1], [1]))]);
   assert.deepEqual(y.dims, [0, 4]);
   const c = new Tensor("complex64", Float32Array.of(1, -2), [1]);
-  y = await runTensor("ConstantOfShape", 21, [i64([2])], [aTensor("value", c)]);
+  y = await runTensor("ConstantOfShape", 21, [i64([2])], [tensorAttr("value", c)]);
   assert.deepEqual(values(y), [1, -2, 1, -2]);
 });
 
@@ -205,7 +200,7 @@ Deno.test("Range is exact on int64 beyond 2^53 and handles negative and empty ra
 
 Deno.test("Dropout in inference is the identity; masks are ones of the right type", async () => {
   const x = f32([1, 2, 3]);
-  let out = await runOp("Dropout", 7, [x], [aFloat("ratio", 0.3)], 2);
+  let out = await runOp("Dropout", 7, [x], [floatAttr("ratio", 0.3)], 2);
   assert.equal(out[0], x);
   assert.equal((out[1] as Tensor).type, "float32");
   assert.deepEqual(values(out[1] as Tensor), [1, 1, 1]);
@@ -218,20 +213,20 @@ Deno.test("Dropout in inference is the identity; masks are ones of the right typ
   await assert.rejects(() => runOp("Dropout", 22, [x, f32([0.5], []), training]), UnsupportedError);
   // Dropout-6 defaults to is_test=0, which is training mode.
   await assert.rejects(() => runOp("Dropout", 6, [x]), UnsupportedError);
-  assert.equal((await runOp("Dropout", 6, [x], [aInt("is_test", 1)]))[0], x);
+  assert.equal((await runOp("Dropout", 6, [x], [intAttr("is_test", 1)]))[0], x);
 });
 
 Deno.test("EyeLike honours k and dtype", async () => {
   const x = new Tensor("int32", new Int32Array(6), [2, 3]);
-  let y = await runTensor("EyeLike", 9, [x], [aInt("k", 1)]);
+  let y = await runTensor("EyeLike", 9, [x], [intAttr("k", 1)]);
   assert.equal(y.type, "int32");
   assert.deepEqual(values(y), [0, 1, 0, 0, 0, 1]);
-  y = await runTensor("EyeLike", 22, [x], [aInt("k", -1), aInt("dtype", 7)]);
+  y = await runTensor("EyeLike", 22, [x], [intAttr("k", -1), intAttr("dtype", 7)]);
   assert.equal(y.type, "int64");
   assert.deepEqual(values(y), [0n, 0n, 0n, 1n, 0n, 0n]);
-  y = await runTensor("EyeLike", 22, [x], [aInt("dtype", 9)]);
+  y = await runTensor("EyeLike", 22, [x], [intAttr("dtype", 9)]);
   assert.deepEqual(values(y), [1, 0, 0, 0, 1, 0]);
-  y = await runTensor("EyeLike", 22, [x], [aInt("dtype", 10)]);
+  y = await runTensor("EyeLike", 22, [x], [intAttr("dtype", 10)]);
   assert.equal(y.type, "float16");
   assert.deepEqual(Array.from(new Float16Array((y.data as Uint16Array).buffer)), [
     1,
@@ -253,15 +248,17 @@ Deno.test("shape inference: Reshape, Flatten, Squeeze, Unsqueeze, Shape, Constan
   assert.deepEqual(r.types[0], t(["N", undefined]));
   r = inferOp("Reshape", 19, [t([2, 3, 4]), undefined], [], [undefined, i64([0, -1])]);
   assert.deepEqual(r.types[0], t([2, 12]));
-  r = inferOp("Flatten", 13, [t(["N", 3, 4])], [aInt("axis", 1)]);
+  r = inferOp("Flatten", 13, [t(["N", 3, 4])], [intAttr("axis", 1)]);
   assert.deepEqual(r.types[0], t(["N", 12]));
   r = inferOp("Squeeze", 13, [t([1, "N", 1]), undefined], [], [undefined, i64([0, -1])]);
   assert.deepEqual(r.types[0], t(["N"]));
   r = inferOp("Unsqueeze", 13, [t(["N", 3]), undefined], [], [undefined, i64([1])]);
   assert.deepEqual(r.types[0], t(["N", 1, 3]));
-  r = inferOp("Shape", 15, [t(["N", 3, 4])], [aInt("start", 1)]);
+  r = inferOp("Shape", 15, [t(["N", 3, 4])], [intAttr("start", 1)]);
   assert.deepEqual(r.types[0], { kind: "tensor", elemType: "int64", shape: [2] });
-  r = inferOp("ConstantOfShape", 20, [undefined], [aTensor("value", i64([1], [1]))], [i64([2, 5])]);
+  r = inferOp("ConstantOfShape", 20, [undefined], [tensorAttr("value", i64([1], [1]))], [
+    i64([2, 5]),
+  ]);
   assert.deepEqual(r.types[0], { kind: "tensor", elemType: "int64", shape: [2, 5] });
   r = inferOp("Squeeze", 13, [t([2, 3]), undefined], [], [undefined, i64([0])]);
   assert.equal(r.errors.length, 1);

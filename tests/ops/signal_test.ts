@@ -11,8 +11,9 @@ import assert from "node:assert/strict";
 import { FftPlan, RealFftPlan } from "../../ops/signal.ts";
 import { fftInternals } from "../../ops/signal_fft.ts";
 import { Tensor, toNumbers } from "../../pipeline/tensor/tensor.ts";
-import { asTensor, attr, f32, f64, i64, near, nums, runOne } from "./_family_run.ts";
-import { randomValues } from "./_single_node.ts";
+import { asTensor, f32, f64, i64, near, nums, randomValues } from "./_op_harness.ts";
+import { runOne } from "./_session_run.ts";
+import { intAttr } from "../../pipeline/load/build.ts";
 
 /** Naive DFT of complex x (sign −1 forward, +1 inverse), no normalization. */
 function naive(re: number[], im: number[], inverse: boolean): [number[], number[]] {
@@ -89,7 +90,7 @@ Deno.test("DFT-17 axis attribute, onesided and inverse on complex input", async 
   const data: number[] = [];
   for (let i = 0; i < 8; i++) data.push(re[i], im[i]);
   const x = f64(data, [1, 2, 4, 2]);
-  const [y] = await runOne("DFT", [x], [attr.int("axis", 2), attr.int("inverse", 1)], {
+  const [y] = await runOne("DFT", [x], [intAttr("axis", 2), intAttr("inverse", 1)], {
     opset: 17,
   });
   assert.equal(asTensor(y).type, "float64");
@@ -102,7 +103,7 @@ Deno.test("DFT-17 axis attribute, onesided and inverse on complex input", async 
   const [one] = await runOne(
     "DFT",
     [f32([1, 2, 3, 4, 5, 6], [1, 6, 1])],
-    [attr.int("onesided", 1)],
+    [intAttr("onesided", 1)],
     {
       opset: 17,
     },
@@ -116,11 +117,11 @@ Deno.test("DFT inverse real FFT reconstructs the signal (even and odd lengths)",
   for (const n of [8, 7]) {
     const sig = randomValues(n, n);
     const x = f64(sig, [1, n, 1]);
-    const [spec] = await runOne("DFT", [x], [attr.int("onesided", 1)], { opset: 20 });
+    const [spec] = await runOne("DFT", [x], [intAttr("onesided", 1)], { opset: 20 });
     const bins = (n >> 1) + 1;
     assert.deepEqual(asTensor(spec).dims, [1, bins, 2]);
     const inputs = [spec, n === 8 ? undefined : i64([n], [])];
-    const [back] = await runOne("DFT", inputs, [attr.int("onesided", 1), attr.int("inverse", 1)], {
+    const [back] = await runOne("DFT", inputs, [intAttr("onesided", 1), intAttr("inverse", 1)], {
       opset: 20,
     });
     assert.deepEqual(asTensor(back).dims, [1, n, 1]);
@@ -160,7 +161,7 @@ Deno.test("STFT equals windowed DFTs of each frame", async () => {
   const [y2] = await runOne(
     "STFT",
     [f64(sig, [1, len, 1]), i64([step], []), undefined, i64([frame], [])],
-    [attr.int("onesided", 0)],
+    [intAttr("onesided", 0)],
   );
   assert.deepEqual(asTensor(y2).dims, [1, frames, frame, 2]);
   const [a, b] = naive(sig.slice(4, 12), new Array(8).fill(0), false);
@@ -358,7 +359,7 @@ Deno.test("float32 DFT matches numpy's complex64 fft/ifft bit for bit", async ()
     const n = Number(key);
     const { re, im } = pattern(n);
     const x = f32(re.flatMap((r, t) => [r, im[t]]), [1, n, 2]);
-    const [inv] = await runOne("DFT", [x], [attr.int("inverse", 1)], { opset: 20 });
+    const [inv] = await runOne("DFT", [x], [intAttr("inverse", 1)], { opset: 20 });
     const y = nums(inv);
     const pick = (k: number[], part: number) => k.map((b) => y[2 * b + part]);
     same([...pick([0, 1, 2, 3], 0), ...pick([0, 1, 2, 3], 1)], want.inv, `ifft n=${n}`);
@@ -510,7 +511,7 @@ Deno.test("onesided float32 DFT matches numpy's rfft and irfft bit for bit", asy
   };
   for (const n of [12, 15, 16]) {
     const { re, im } = pattern(n);
-    const [spec] = await runOne("DFT", [f32(re, [1, n, 1])], [attr.int("onesided", 1)], {
+    const [spec] = await runOne("DFT", [f32(re, [1, n, 1])], [intAttr("onesided", 1)], {
       opset: 20,
     });
     assert.deepEqual(asTensor(spec).dims, [1, (n >> 1) + 1, 2]);
@@ -520,7 +521,7 @@ Deno.test("onesided float32 DFT matches numpy's rfft and irfft bit for bit", asy
     const [back] = await runOne(
       "DFT",
       [half, i64([n], [])],
-      [attr.int("onesided", 1), attr.int("inverse", 1)],
+      [intAttr("onesided", 1), intAttr("inverse", 1)],
       { opset: 20 },
     );
     assert.deepEqual(asTensor(back).dims, [1, n, 1]);
@@ -626,18 +627,18 @@ Deno.test("Hann, Hamming and Blackman windows (periodic, symmetric, output types
   const size = (n: number) => i64([n], []);
   const [hp] = await runOne("HannWindow", [size(4)], []);
   near(nums(hp), [0, 0.5, 1, 0.5]);
-  const [hs] = await runOne("HannWindow", [size(5)], [attr.int("periodic", 0)]);
+  const [hs] = await runOne("HannWindow", [size(5)], [intAttr("periodic", 0)]);
   near(nums(hs), [0, 0.5, 1, 0.5, 0]);
-  const [hm] = await runOne("HammingWindow", [size(4)], [attr.int("output_datatype", 11)]);
+  const [hm] = await runOne("HammingWindow", [size(4)], [intAttr("output_datatype", 11)]);
   assert.equal(asTensor(hm).type, "float64");
   near(nums(hm), [4 / 46, 25 / 46, 1, 25 / 46], 1e-12, 0);
-  const [bs] = await runOne("BlackmanWindow", [size(3)], [attr.int("periodic", 0)]);
+  const [bs] = await runOne("BlackmanWindow", [size(3)], [intAttr("periodic", 0)]);
   near(nums(bs), [0, 1, 0]);
   const [bp] = await runOne("BlackmanWindow", [size(4)], []);
   near(nums(bp), [0, 0.42 + 0.08 * -1, 0.42 + 0.5 + 0.08, 0.42 - 0.08]);
-  const [one] = await runOne("HannWindow", [size(1)], [attr.int("periodic", 0)]);
+  const [one] = await runOne("HannWindow", [size(1)], [intAttr("periodic", 0)]);
   near(nums(one), [1]);
-  const [ints] = await runOne("HannWindow", [size(4)], [attr.int("output_datatype", 7)]);
+  const [ints] = await runOne("HannWindow", [size(4)], [intAttr("output_datatype", 7)]);
   assert.equal(asTensor(ints).type, "int64");
   assert.deepEqual(nums(ints), [0, 0, 1, 0]);
 });

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
-import { aInt, f32, runTensor } from "./_op_harness.ts";
+import { f32, runTensor } from "./_op_harness.ts";
+import { intAttr } from "../../pipeline/load/build.ts";
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-6): void {
   assert.equal(actual.length, expected.length);
@@ -28,10 +29,10 @@ function softmax(v: number[]): number[] {
 Deno.test("Softmax-11 coerces to 2-D at axis; Softmax-13 normalizes one axis", async () => {
   const x = f32([1, 2, 3, 4], [2, 2]);
   // axis 0 at version 11: one row of all four values.
-  const y11 = await runTensor("Softmax", 11, [x], [aInt("axis", 0)]);
+  const y11 = await runTensor("Softmax", 11, [x], [intAttr("axis", 0)]);
   close(y11.data as Float32Array, softmax([1, 2, 3, 4]));
   // axis 0 at version 13: each column separately.
-  const y13 = await runTensor("Softmax", 13, [x], [aInt("axis", 0)]);
+  const y13 = await runTensor("Softmax", 13, [x], [intAttr("axis", 0)]);
   const c0 = softmax([1, 3]), c1 = softmax([2, 4]);
   close(y13.data as Float32Array, [c0[0], c1[0], c0[1], c1[1]]);
   // Default axis: 1 for version 1 (rows of the 2-D view), -1 for 13.
@@ -52,9 +53,9 @@ Deno.test("Hardmax picks the first maximum; version 11 flattens at axis", async 
   const x = f32([3, 1, 3, 2, 2, 0], [2, 3]);
   const y = await runTensor("Hardmax", 13, [x]);
   close(y.data as Float32Array, [1, 0, 0, 1, 0, 0]);
-  const y0 = await runTensor("Hardmax", 13, [x], [aInt("axis", 0)]);
+  const y0 = await runTensor("Hardmax", 13, [x], [intAttr("axis", 0)]);
   close(y0.data as Float32Array, [1, 0, 1, 0, 1, 0]);
-  const y11 = await runTensor("Hardmax", 11, [x], [aInt("axis", 0)]);
+  const y11 = await runTensor("Hardmax", 11, [x], [intAttr("axis", 0)]);
   close(y11.data as Float32Array, [1, 0, 0, 0, 0, 0]);
 });
 
@@ -67,8 +68,8 @@ Deno.test("Softmax keeps float16 as its output type", async () => {
 
 Deno.test("LpNormalization with p = 1 and p = 2; zero slices stay zero", async () => {
   const x = f32([3, 0, -4, 0], [2, 2]);
-  const l2 = await runTensor("LpNormalization", 22, [x], [aInt("axis", 0)]);
+  const l2 = await runTensor("LpNormalization", 22, [x], [intAttr("axis", 0)]);
   close(l2.data as Float32Array, [0.6, 0, -0.8, 0]);
-  const l1 = await runTensor("LpNormalization", 1, [f32([1, -3, 2, 2], [2, 2])], [aInt("p", 1)]);
+  const l1 = await runTensor("LpNormalization", 1, [f32([1, -3, 2, 2], [2, 2])], [intAttr("p", 1)]);
   close(l1.data as Float32Array, [0.25, -0.75, 0.5, 0.5]);
 });

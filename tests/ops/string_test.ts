@@ -5,13 +5,19 @@
  */
 
 import assert from "node:assert/strict";
-import { i32, i64, runOp, runTensor, str, values } from "./_op_harness.ts";
-import { attr, plain } from "./_ir_build.ts";
+import { i32, i64, plain, runOp, runTensor, str, values } from "./_op_harness.ts";
 import { RuntimeError } from "../../pipeline/errors.ts";
 import { Re2SyntaxError, re2ToJs } from "../../ops/regex_re2.ts";
+import {
+  floatsAttr,
+  intAttr,
+  intsAttr,
+  stringAttr,
+  stringsAttr,
+} from "../../pipeline/load/build.ts";
 
 async function fullMatch(pattern: string, inputs: string[]): Promise<boolean[]> {
-  const t = await runTensor("RegexFullMatch", 20, [str(inputs)], [attr.string("pattern", pattern)]);
+  const t = await runTensor("RegexFullMatch", 20, [str(inputs)], [stringAttr("pattern", pattern)]);
   return values(t).map((v) => v === 1);
 }
 
@@ -46,37 +52,37 @@ Deno.test("RegexFullMatch: anchoring, flags, RE2 dot and \\s, Unicode classes", 
 Deno.test("RegexFullMatch: RE2-incompatible constructs are rejected", async () => {
   for (const p of ["(?<=a)b", "(?<!a)b", "a(?=b)", "a(?!b)", "(a)\\1", "a++", "(?U)a*", "\\C"]) {
     await assert.rejects(
-      runOp("RegexFullMatch", 20, [str(["ab"])], [attr.string("pattern", p)]),
+      runOp("RegexFullMatch", 20, [str(["ab"])], [stringAttr("pattern", p)]),
       RuntimeError,
       p,
     );
     assert.throws(() => re2ToJs(p), Re2SyntaxError, p);
   }
   await assert.rejects(
-    runOp("RegexFullMatch", 20, [i64([1])], [attr.string("pattern", "a")]),
+    runOp("RegexFullMatch", 20, [i64([1])], [stringAttr("pattern", "a")]),
     RuntimeError,
   );
 });
 
 Deno.test("StringNormalizer: case-insensitive stopwords, locales, 2-D input", async () => {
   const y = await runTensor("StringNormalizer", 10, [str(["Apple", "is", "IS", "Tasty"], [1, 4])], [
-    attr.string("case_change_action", "LOWER"),
-    attr.strings("stopwords", ["is"]),
+    stringAttr("case_change_action", "LOWER"),
+    stringsAttr("stopwords", ["is"]),
   ]);
   assert.deepEqual(y.dims, [1, 2]);
   assert.deepEqual(values(y), ["apple", "tasty"]);
   const tr = await runTensor("StringNormalizer", 10, [str(["istanbul"])], [
-    attr.string("case_change_action", "UPPER"),
-    attr.string("locale", "tr_TR"),
+    stringAttr("case_change_action", "UPPER"),
+    stringAttr("locale", "tr_TR"),
   ]);
   assert.deepEqual(values(tr), ["İSTANBUL"]);
   const sensitive = await runTensor("StringNormalizer", 10, [str(["is", "IS"])], [
-    attr.int("is_case_sensitive", 1),
-    attr.strings("stopwords", ["is"]),
+    intAttr("is_case_sensitive", 1),
+    stringsAttr("stopwords", ["is"]),
   ]);
   assert.deepEqual(values(sensitive), ["IS"]);
   const none = await runTensor("StringNormalizer", 10, [str(["is"], [1, 1])], [
-    attr.strings("stopwords", ["IS"]),
+    stringsAttr("stopwords", ["IS"]),
   ]);
   assert.deepEqual({ dims: none.dims, v: values(none) }, { dims: [1, 1], v: [""] });
   await assert.rejects(runOp("StringNormalizer", 10, [str(["a", "b"], [2, 1])]), RuntimeError);
@@ -84,8 +90,8 @@ Deno.test("StringNormalizer: case-insensitive stopwords, locales, 2-D input", as
 
 Deno.test("StringSplit: multi-character delimiter, maxsplit, Unicode whitespace", async () => {
   const [y, z] = await runOp("StringSplit", 20, [str(["xabyabz", "ab", ""])], [
-    attr.string("delimiter", "ab"),
-    attr.int("maxsplit", 1),
+    stringAttr("delimiter", "ab"),
+    intAttr("maxsplit", 1),
   ], 2);
   assert.deepEqual(plain(y), { dims: [3, 2], data: ["x", "yabz", "", "", "", ""], type: "string" });
   assert.deepEqual(plain(z), { dims: [3], data: [2, 2, 1], type: "int64" });
@@ -103,25 +109,25 @@ Deno.test("StringConcat broadcasts", async () => {
 });
 
 const POOL = [
-  attr.strings("pool_strings", ["a", "c", "a", "b", "b", "c", "a", "c"]),
-  attr.ints("ngram_counts", [0, 2]),
-  attr.ints("ngram_indexes", [0, 1, 2, 3, 4]),
-  attr.int("min_gram_length", 1),
-  attr.int("max_gram_length", 2),
+  stringsAttr("pool_strings", ["a", "c", "a", "b", "b", "c", "a", "c"]),
+  intsAttr("ngram_counts", [0, 2]),
+  intsAttr("ngram_indexes", [0, 1, 2, 3, 4]),
+  intAttr("min_gram_length", 1),
+  intAttr("max_gram_length", 2),
 ];
 
 Deno.test("TfIdfVectorizer: unigrams counted once, skip-grams, TF/IDF/TFIDF", async () => {
   const x = str(["a", "b", "a", "b", "c"]);
-  const run = (mode: string, extra: ReturnType<typeof attr.int>[] = []) =>
+  const run = (mode: string, extra: ReturnType<typeof intAttr>[] = []) =>
     runTensor("TfIdfVectorizer", 9, [x], [
       ...POOL,
-      attr.int("max_skip_count", 1),
-      attr.string("mode", mode),
+      intAttr("max_skip_count", 1),
+      stringAttr("mode", mode),
       ...extra,
     ]);
   // a:2, c:1; ab:2, bc:1 (adjacent); ac:1 (one skipped: positions 2, 4).
   assert.deepEqual(values(await run("TF")), [2, 1, 2, 1, 1]);
-  const weights = attr.floats("weights", [1, 2, 3, 4, 5]);
+  const weights = floatsAttr("weights", [1, 2, 3, 4, 5]);
   assert.deepEqual(values(await run("TFIDF", [weights])), [2, 2, 6, 4, 5]);
   assert.deepEqual(values(await run("IDF", [weights])), [1, 2, 3, 4, 5]);
   assert.deepEqual(values(await run("IDF")), [1, 1, 1, 1, 1]);
@@ -130,26 +136,26 @@ Deno.test("TfIdfVectorizer: unigrams counted once, skip-grams, TF/IDF/TFIDF", as
 Deno.test("TfIdfVectorizer: batches, int32 input against an int64 pool, min gram 2", async () => {
   const x = i32([1, 2, 3, 3, 3, 1], [2, 3]);
   const y = await runTensor("TfIdfVectorizer", 9, [x], [
-    attr.ints("pool_int64s", [1, 3, 1, 2, 2, 3, 3, 3]),
-    attr.ints("ngram_counts", [0, 2]),
-    attr.ints("ngram_indexes", [5, 4, 0, 1, 2]),
-    attr.int("min_gram_length", 2),
-    attr.int("max_gram_length", 2),
-    attr.int("max_skip_count", 0),
-    attr.string("mode", "TF"),
+    intsAttr("pool_int64s", [1, 3, 1, 2, 2, 3, 3, 3]),
+    intsAttr("ngram_counts", [0, 2]),
+    intsAttr("ngram_indexes", [5, 4, 0, 1, 2]),
+    intAttr("min_gram_length", 2),
+    intAttr("max_gram_length", 2),
+    intAttr("max_skip_count", 0),
+    stringAttr("mode", "TF"),
   ]);
   // Columns: 0 = (1,2), 1 = (2,3), 2 = (3,3), 4 = unigram 3, 5 = unigram 1 (not counted).
   assert.deepEqual(y.dims, [2, 6]);
   assert.deepEqual(values(y), [1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
   await assert.rejects(
     runOp("TfIdfVectorizer", 9, [str(["a"])], [
-      attr.ints("pool_int64s", [1]),
-      attr.ints("ngram_counts", [0]),
-      attr.ints("ngram_indexes", [0]),
-      attr.int("min_gram_length", 1),
-      attr.int("max_gram_length", 1),
-      attr.int("max_skip_count", 0),
-      attr.string("mode", "TF"),
+      intsAttr("pool_int64s", [1]),
+      intsAttr("ngram_counts", [0]),
+      intsAttr("ngram_indexes", [0]),
+      intAttr("min_gram_length", 1),
+      intAttr("max_gram_length", 1),
+      intAttr("max_skip_count", 0),
+      stringAttr("mode", "TF"),
     ]),
     RuntimeError,
   );

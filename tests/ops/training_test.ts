@@ -6,7 +6,9 @@
 
 import assert from "node:assert/strict";
 import { UnsupportedError } from "../../pipeline/errors.ts";
-import { asTensor, attr, f32, f64, i64, near, nums, runOne } from "./_family_run.ts";
+import { asTensor, f32, f64, i64, near, nums } from "./_op_harness.ts";
+import { runOne } from "./_session_run.ts";
+import { floatAttr, stringAttr, stringsAttr } from "../../pipeline/load/build.ts";
 
 const TR = { domain: "ai.onnx.preview.training" };
 
@@ -29,9 +31,9 @@ Deno.test("Adagrad updates several groups with decay and norm_coefficient", asyn
       ]),
     ],
     [
-      attr.float("decay_factor", 1),
-      attr.float("epsilon", 0),
-      attr.float("norm_coefficient", 0.5),
+      floatAttr("decay_factor", 1),
+      floatAttr("epsilon", 0),
+      floatAttr("norm_coefficient", 0.5),
     ],
     { ...TR, outputs: 4 },
   );
@@ -59,10 +61,10 @@ Deno.test("Momentum standard and Nesterov, first step and later steps", async ()
     t: number,
   ) => [f32([0.1], []), i64([t], []), f32([1, 2]), f32([1, -1]), f32([2, 0])];
   const attrs = (mode: string) => [
-    attr.float("alpha", 0.9),
-    attr.float("beta", 0.5),
-    attr.float("norm_coefficient", 0),
-    attr.string("mode", mode),
+    floatAttr("alpha", 0.9),
+    floatAttr("beta", 0.5),
+    floatAttr("norm_coefficient", 0),
+    stringAttr("mode", mode),
   ];
   // T = 0: beta is taken as 1. v' = 0.9·v + g = [2.8, -1]; x' = x - 0.1·v' = [0.72, 2.1].
   const [x0, v0] = await runOne("Momentum", inputs(0), attrs("standard"), { ...TR, outputs: 2 });
@@ -90,7 +92,7 @@ Deno.test("Adam with and without bias correction, two groups", async () => {
     f32([1, 0]),
   ];
   for (const t of [0, 2]) {
-    const out = await runOne("Adam", ins(t), [attr.float("norm_coefficient", 0.1)], {
+    const out = await runOne("Adam", ins(t), [floatAttr("norm_coefficient", 0.1)], {
       ...TR,
       outputs: 6,
     });
@@ -108,7 +110,7 @@ Deno.test("Adam with and without bias correction, two groups", async () => {
     "Adam",
     ins(0).slice(0, 2).concat([f32([1]), f32([0]), f32([0]), f32([0])]),
     [
-      attr.float("norm_coefficient_post", 0.25),
+      floatAttr("norm_coefficient_post", 0.25),
     ],
     { ...TR, outputs: 3 },
   );
@@ -119,8 +121,8 @@ Deno.test("Gradient reports why it is unsupported", async () => {
   await assert.rejects(
     () =>
       runOne("Gradient", [f32([1], []), f32([2], [])], [
-        attr.strings("xs", ["x0", "x1"]),
-        attr.string("y", "x0"),
+        stringsAttr("xs", ["x0", "x1"]),
+        stringAttr("y", "x0"),
       ], { ...TR, outputs: 2 }),
     (e: unknown) => e instanceof UnsupportedError && /enclosing|graph/.test(e.message),
   );

@@ -6,9 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import type { Attribute, Model, TensorProto } from "../../pipeline/load/ir.ts";
+import type { Model, TensorProto } from "../../pipeline/load/ir.ts";
+import { makeGraph, makeNode, makeTensorProto } from "../../pipeline/load/build.ts";
 import { type LoadedModel, serializeModel } from "../../pipeline/load/load.ts";
-import { tensorToProto } from "../../pipeline/load/tensor_proto.ts";
 import { checkModel, formatFinding } from "../../pipeline/check/checker.ts";
 import {
   optimizeModel,
@@ -17,42 +17,14 @@ import {
 } from "../../pipeline/optimize/mod.ts";
 import { InferenceSession } from "../../pipeline/run/session.ts";
 import { Tensor, toNumbers, type Value } from "../../pipeline/tensor/tensor.ts";
-import { floatInfo, graph, intsAttr, model, node } from "../pipeline/_helpers.ts";
+import { floatInfo, model } from "../pipeline/_helpers.ts";
+import { seeded } from "./_quantize_shared.ts";
 
-export {
-  exists,
-  floatInfo,
-  floatInit,
-  graph,
-  intsAttr,
-  model,
-  node,
-  ROOT,
-} from "../pipeline/_helpers.ts";
-
-/** A FLOAT attribute. */
-export function floatAttr(name: string, f: number): Attribute {
-  return { ...intsAttr(name, 0), type: "FLOAT", f };
-}
-
-/** A FLOATS attribute. */
-export function floatsAttr(name: string, floats: number[]): Attribute {
-  return { ...intsAttr(name, []), type: "FLOATS", floats };
-}
-
-/** A STRING attribute. */
-export function stringAttr(name: string, s: string): Attribute {
-  return { ...intsAttr(name, 0), type: "STRING", s: new TextEncoder().encode(s) };
-}
-
-/** A TENSOR attribute. */
-export function tensorAttr(name: string, t: Tensor): Attribute {
-  return { ...intsAttr(name, 0), type: "TENSOR", t: tensorToProto(t) };
-}
+export { exists, floatInfo, floatInit, model, ROOT } from "../pipeline/_helpers.ts";
 
 /** An int64 initializer. */
 export function int64Init(name: string, values: number[], dims: number[]): TensorProto {
-  return tensorToProto(new Tensor("int64", BigInt64Array.from(values, BigInt), dims), name);
+  return makeTensorProto(new Tensor("int64", BigInt64Array.from(values, BigInt), dims), name);
 }
 
 /** A float32 value info whose shape may hold symbols. */
@@ -60,16 +32,7 @@ export const info = floatInfo;
 
 /** Seeded float32 values in [-1, 1). */
 export function randomFloats(n: number, seed = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  return Float32Array.from({ length: n }, seeded(seed));
 }
 
 /** A seeded float32 tensor. */
@@ -183,10 +146,10 @@ export async function loadOrt(): Promise<{ ort?: Ort; reason?: string }> {
   }
   try {
     // The native binary must load and run: a one-node model.
-    const probe = model(graph({
-      nodes: [node("Neg", ["x"], ["y"])],
-      inputs: [floatInfo("x", [1])],
-      outputs: [floatInfo("y", [1])],
+    const probe = model(makeGraph({
+      node: [makeNode("Neg", ["x"], ["y"])],
+      input: [floatInfo("x", [1])],
+      output: [floatInfo("y", [1])],
     }));
     const session = await ort.InferenceSession.create(serializeModel(probe));
     const out = await session.run({ x: new ort.Tensor("float32", Float32Array.of(2), [1]) });

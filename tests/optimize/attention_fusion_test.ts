@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { Model, Node } from "../../pipeline/load/ir.ts";
+import { intAttr, intsAttr, makeGraph, makeNode, stringAttr } from "../../pipeline/load/build.ts";
 import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import { raiseDefaultOpset } from "../../pipeline/optimize/_opset.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
@@ -14,17 +15,13 @@ import {
   assertClose,
   floatInfo,
   floatInit,
-  graph,
   int64Init,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomFloats,
   randomTensor,
   runModel,
-  stringAttr,
 } from "./_passes_helpers.ts";
 
 const S = 5;
@@ -37,36 +34,34 @@ function weights(name: string, rows: number, cols: number, seed: number) {
 /** BERT-style attention on x[B, S, E] with 2 heads of 4 and an additive mask [B, 1, 1, S]. */
 function bertAttention(opset: number, extra: Node[] = []): Model {
   const split = (src: string, out: string, perm: number[], tag: string): Node[] => [
-    node("Reshape", [src, "heads"], [`${tag}_r`], { name: `${tag}_reshape` }),
-    node("Transpose", [`${tag}_r`], [out], {
+    makeNode("Reshape", [src, "heads"], [`${tag}_r`], [], { name: `${tag}_reshape` }),
+    makeNode("Transpose", [`${tag}_r`], [out], [intsAttr("perm", perm)], {
       name: `${tag}_transpose`,
-      attrs: [intsAttr("perm", perm)],
     }),
   ];
   return model(
-    graph({
-      nodes: [
-        node("MatMul", ["x", "Wq"], ["q"], { name: "q_proj" }),
-        node("MatMul", ["x", "Wk"], ["k"], { name: "k_proj" }),
-        node("MatMul", ["x", "Wv"], ["v"], { name: "v_proj" }),
+    makeGraph({
+      node: [
+        makeNode("MatMul", ["x", "Wq"], ["q"], [], { name: "q_proj" }),
+        makeNode("MatMul", ["x", "Wk"], ["k"], [], { name: "k_proj" }),
+        makeNode("MatMul", ["x", "Wv"], ["v"], [], { name: "v_proj" }),
         ...split("q", "qh", [0, 2, 1, 3], "q"),
         ...split("k", "kt", [0, 2, 3, 1], "k"),
         ...split("v", "vh", [0, 2, 1, 3], "v"),
-        node("MatMul", ["qh", "kt"], ["scores"], { name: "qk" }),
-        node("Div", ["scores", "sqrt_d"], ["scaled"], { name: "scale" }),
-        node("Add", ["scaled", "mask"], ["masked"], { name: "add_mask" }),
-        node("Softmax", ["masked"], ["probs"], { name: "softmax", attrs: [intsAttr("axis", -1)] }),
-        node("MatMul", ["probs", "vh"], ["ctx"], { name: "pv" }),
-        node("Transpose", ["ctx"], ["ctx_t"], {
+        makeNode("MatMul", ["qh", "kt"], ["scores"], [], { name: "qk" }),
+        makeNode("Div", ["scores", "sqrt_d"], ["scaled"], [], { name: "scale" }),
+        makeNode("Add", ["scaled", "mask"], ["masked"], [], { name: "add_mask" }),
+        makeNode("Softmax", ["masked"], ["probs"], [intAttr("axis", -1)], { name: "softmax" }),
+        makeNode("MatMul", ["probs", "vh"], ["ctx"], [], { name: "pv" }),
+        makeNode("Transpose", ["ctx"], ["ctx_t"], [intsAttr("perm", [0, 2, 1, 3])], {
           name: "merge_t",
-          attrs: [intsAttr("perm", [0, 2, 1, 3])],
         }),
-        node("Reshape", ["ctx_t", "merged"], ["y"], { name: "merge" }),
+        makeNode("Reshape", ["ctx_t", "merged"], ["y"], [], { name: "merge" }),
         ...extra,
       ],
-      inputs: [floatInfo("x", ["B", S, E]), floatInfo("mask", ["B", 1, 1, S])],
-      outputs: [floatInfo("y", ["B", S, E]), ...extra.map((n) => floatInfo(n.output[0]))],
-      initializers: [
+      input: [floatInfo("x", ["B", S, E]), floatInfo("mask", ["B", 1, 1, S])],
+      output: [floatInfo("y", ["B", S, E]), ...extra.map((n) => floatInfo(n.output[0]))],
+      initializer: [
         weights("Wq", E, E, 11),
         weights("Wk", E, E, 12),
         weights("Wv", E, E, 13),
@@ -86,10 +81,10 @@ function mask(batch: number): Tensor {
 }
 
 Deno.test("attention-fusion: BERT-style attention becomes Attention and the opset goes 13 → 23", async () => {
-  const reduce = node("ReduceMax", ["x"], ["peak"], {
-    name: "peak",
-    attrs: [intsAttr("axes", [-1]), intsAttr("keepdims", 1)],
-  });
+  const reduce = makeNode("ReduceMax", ["x"], ["peak"], [
+    intsAttr("axes", [-1]),
+    intAttr("keepdims", 1),
+  ], { name: "peak" });
   const m = bertAttention(13, [reduce]);
   const { model: out, report } = await optimizeAndCompare(
     m,
@@ -119,41 +114,37 @@ Deno.test("attention-fusion: BERT-style attention becomes Attention and the opse
 /** PyTorch nn.MultiheadAttention's sequence-first export around x[B, S, E]. */
 function torchAttention(): Model {
   const heads = (src: string, out: string, perm: number[], tag: string): Node[] => [
-    node("Reshape", [src, "split"], [`${tag}_r`], { name: `${tag}_reshape` }),
-    node("Transpose", [`${tag}_r`], [out], { name: `${tag}_t`, attrs: [intsAttr("perm", perm)] }),
+    makeNode("Reshape", [src, "split"], [`${tag}_r`], [], { name: `${tag}_reshape` }),
+    makeNode("Transpose", [`${tag}_r`], [out], [intsAttr("perm", perm)], { name: `${tag}_t` }),
   ];
   return model(
-    graph({
-      nodes: [
-        node("Transpose", ["x"], ["xs"], { name: "to_sbe", attrs: [intsAttr("perm", [1, 0, 2])] }),
-        node("MatMul", ["xs", "Win"], ["proj"], { name: "in_proj" }),
-        node("Add", ["bin", "proj"], ["qkv"], { name: "in_bias" }),
-        node("Slice", ["qkv", "s0", "s1", "axis"], ["q"], { name: "slice_q" }),
-        node("Slice", ["qkv", "s1", "s2", "axis"], ["k"], { name: "slice_k" }),
-        node("Slice", ["qkv", "s2", "s3", "axis"], ["v"], { name: "slice_v" }),
+    makeGraph({
+      node: [
+        makeNode("Transpose", ["x"], ["xs"], [intsAttr("perm", [1, 0, 2])], { name: "to_sbe" }),
+        makeNode("MatMul", ["xs", "Win"], ["proj"], [], { name: "in_proj" }),
+        makeNode("Add", ["bin", "proj"], ["qkv"], [], { name: "in_bias" }),
+        makeNode("Slice", ["qkv", "s0", "s1", "axis"], ["q"], [], { name: "slice_q" }),
+        makeNode("Slice", ["qkv", "s1", "s2", "axis"], ["k"], [], { name: "slice_k" }),
+        makeNode("Slice", ["qkv", "s2", "s3", "axis"], ["v"], [], { name: "slice_v" }),
         ...heads("q", "qh", [1, 0, 2], "q"),
         ...heads("k", "kt", [1, 2, 0], "k"),
         ...heads("v", "vh", [1, 0, 2], "v"),
-        node("Div", ["qh", "sqrt_d"], ["qs"], { name: "scale_q" }),
-        node("MatMul", ["qs", "kt"], ["scores"], { name: "qk" }),
-        node("Softmax", ["scores"], ["probs"], { name: "softmax", attrs: [intsAttr("axis", -1)] }),
-        node("MatMul", ["probs", "vh"], ["ctx"], { name: "pv" }),
-        node("Transpose", ["ctx"], ["ctx_t"], {
-          name: "ctx_t",
-          attrs: [intsAttr("perm", [1, 0, 2])],
-        }),
-        node("Reshape", ["ctx_t", "flat"], ["ctx2"], { name: "flatten" }),
-        node("Gemm", ["ctx2", "Wo", "bo"], ["o2"], {
+        makeNode("Div", ["qh", "sqrt_d"], ["qs"], [], { name: "scale_q" }),
+        makeNode("MatMul", ["qs", "kt"], ["scores"], [], { name: "qk" }),
+        makeNode("Softmax", ["scores"], ["probs"], [intAttr("axis", -1)], { name: "softmax" }),
+        makeNode("MatMul", ["probs", "vh"], ["ctx"], [], { name: "pv" }),
+        makeNode("Transpose", ["ctx"], ["ctx_t"], [intsAttr("perm", [1, 0, 2])], { name: "ctx_t" }),
+        makeNode("Reshape", ["ctx_t", "flat"], ["ctx2"], [], { name: "flatten" }),
+        makeNode("Gemm", ["ctx2", "Wo", "bo"], ["o2"], [intAttr("transB", 1)], {
           name: "out_proj",
-          attrs: [intsAttr("transB", 1)],
         }),
-        node("Reshape", ["o2", "unflat"], ["o"], { name: "unflatten" }),
-        node("Transpose", ["o"], ["ob"], { name: "to_bse", attrs: [intsAttr("perm", [1, 0, 2])] }),
-        node("Add", ["x", "ob"], ["y"], { name: "residual" }),
+        makeNode("Reshape", ["o2", "unflat"], ["o"], [], { name: "unflatten" }),
+        makeNode("Transpose", ["o"], ["ob"], [intsAttr("perm", [1, 0, 2])], { name: "to_bse" }),
+        makeNode("Add", ["x", "ob"], ["y"], [], { name: "residual" }),
       ],
-      inputs: [floatInfo("x", ["B", S, E])],
-      outputs: [floatInfo("y", ["B", S, E])],
-      initializers: [
+      input: [floatInfo("x", ["B", S, E])],
+      output: [floatInfo("y", ["B", S, E])],
+      initializer: [
         weights("Win", E, 3 * E, 21),
         floatInit("bin", [...randomFloats(3 * E, 22)], [3 * E]),
         weights("Wo", E, E, 23),
@@ -191,10 +182,9 @@ Deno.test("attention-fusion: PyTorch's sequence-first attention fuses and its Tr
 
 Deno.test("attention-fusion: no fusion when another node would change meaning at opset 23", async () => {
   // GridSample-16's mode "bilinear" was renamed "linear" in opset 20.
-  const grid = node("GridSample", ["img", "grid"], ["sampled"], {
-    name: "grid",
-    attrs: [stringAttr("mode", "bilinear")],
-  });
+  const grid = makeNode("GridSample", ["img", "grid"], ["sampled"], [
+    stringAttr("mode", "bilinear"),
+  ], { name: "grid" });
   const m = bertAttention(16, [grid]);
   m.graph!.input.push(floatInfo("img", [1, 1, 2, 2]), floatInfo("grid", [1, 2, 2, 2]));
   assert.match(raiseDefaultOpset(structuredClone(m), 23)!, /GridSample-20 changed its meaning/);
@@ -206,17 +196,17 @@ Deno.test("attention-fusion: no fusion when another node would change meaning at
 
 Deno.test("opset raise: converts reductions, Split and RoiAlign and keeps their results", async () => {
   const m = model(
-    graph({
-      nodes: [
-        node("ReduceMean", ["x"], ["m"], { name: "mean", attrs: [intsAttr("axes", [1])] }),
-        node("ReduceSum", ["x", "ax"], ["s"], { name: "sum" }), // already an input in 13
-        node("Split", ["x"], ["a", "b"], { name: "split", attrs: [intsAttr("axis", 1)] }),
-        node("RoiAlign", ["img", "rois", "idx"], ["r"], {
-          name: "roi",
-          attrs: [intsAttr("output_height", 2), intsAttr("output_width", 2)],
-        }),
+    makeGraph({
+      node: [
+        makeNode("ReduceMean", ["x"], ["m"], [intsAttr("axes", [1])], { name: "mean" }),
+        makeNode("ReduceSum", ["x", "ax"], ["s"], [], { name: "sum" }), // already an input in 13
+        makeNode("Split", ["x"], ["a", "b"], [intAttr("axis", 1)], { name: "split" }),
+        makeNode("RoiAlign", ["img", "rois", "idx"], ["r"], [
+          intAttr("output_height", 2),
+          intAttr("output_width", 2),
+        ], { name: "roi" }),
       ],
-      inputs: [
+      input: [
         floatInfo("x", [2, 4]),
         floatInfo("img", [1, 1, 4, 4]),
         floatInfo("rois", [1, 4]),
@@ -225,8 +215,8 @@ Deno.test("opset raise: converts reductions, Split and RoiAlign and keeps their 
           type: { tensorType: { elemType: 7, shape: [{ dimValue: 1 }] } },
         },
       ],
-      outputs: [floatInfo("m"), floatInfo("s"), floatInfo("a"), floatInfo("b"), floatInfo("r")],
-      initializers: [int64Init("ax", [1], [1])],
+      output: [floatInfo("m"), floatInfo("s"), floatInfo("a"), floatInfo("b"), floatInfo("r")],
+      initializer: [int64Init("ax", [1], [1])],
     }),
     13,
   );
@@ -255,10 +245,10 @@ Deno.test("opset raise: converts reductions, Split and RoiAlign and keeps their 
   for (const k of Object.keys(a)) assertClose(b[k], a[k], 0, 0, k);
   // A model with an op whose meaning changed cannot be raised, and is left as it was.
   const dft = model(
-    graph({
-      nodes: [node("DFT", ["x"], ["y"], { name: "dft" })],
-      inputs: [floatInfo("x", [1, 4, 1])],
-      outputs: [floatInfo("y")],
+    makeGraph({
+      node: [makeNode("DFT", ["x"], ["y"], [], { name: "dft" })],
+      input: [floatInfo("x", [1, 4, 1])],
+      output: [floatInfo("y")],
     }),
     17,
   );

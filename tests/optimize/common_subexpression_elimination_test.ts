@@ -1,31 +1,29 @@
 import assert from "node:assert/strict";
 import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import {
-  floatAttr,
   floatInfo,
   floatInit,
-  graph,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomTensor,
 } from "./_passes_helpers.ts";
+import { floatAttr, makeGraph, makeNode } from "../../pipeline/load/build.ts";
 
 Deno.test("common-subexpression-elimination: merges identical nodes and initializers", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Add", ["x", "w1"], ["a1"], { name: "add1" }),
-      node("Add", ["x", "w2"], ["a2"], { name: "add2" }), // w2 == w1: same after merging
-      node("Relu", ["a1"], ["r1"], { name: "relu1" }),
-      node("Relu", ["a2"], ["r2"], { name: "relu2" }),
-      node("LeakyRelu", ["r1"], ["l1"], { name: "leaky1", attrs: [floatAttr("alpha", 0.1)] }),
-      node("LeakyRelu", ["r2"], ["l2"], { name: "leaky2", attrs: [floatAttr("alpha", 0.2)] }),
-      node("Mul", ["l1", "l2"], ["y"], { name: "mul" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Add", ["x", "w1"], ["a1"], [], { name: "add1" }),
+      makeNode("Add", ["x", "w2"], ["a2"], [], { name: "add2" }), // w2 == w1: same after merging
+      makeNode("Relu", ["a1"], ["r1"], [], { name: "relu1" }),
+      makeNode("Relu", ["a2"], ["r2"], [], { name: "relu2" }),
+      makeNode("LeakyRelu", ["r1"], ["l1"], [floatAttr("alpha", 0.1)], { name: "leaky1" }),
+      makeNode("LeakyRelu", ["r2"], ["l2"], [floatAttr("alpha", 0.2)], { name: "leaky2" }),
+      makeNode("Mul", ["l1", "l2"], ["y"], [], { name: "mul" }),
     ],
-    inputs: [floatInfo("x", [3])],
-    outputs: [floatInfo("y", [3])],
-    initializers: [floatInit("w1", [1, -2, 3], [3]), floatInit("w2", [1, -2, 3], [3])],
+    input: [floatInfo("x", [3])],
+    output: [floatInfo("y", [3])],
+    initializer: [floatInit("w1", [1, -2, 3], [3]), floatInit("w2", [1, -2, 3], [3])],
   }));
   const { model: out, report } = await optimizeAndCompare(m, {
     passes: ["common-subexpression-elimination", "unused-initializer-removal"],
@@ -48,16 +46,16 @@ Deno.test("common-subexpression-elimination: merges identical nodes and initiali
 });
 
 Deno.test("common-subexpression-elimination: never merges random ops or graph-output writers", async () => {
-  const m = model(graph({
-    nodes: [
-      node("RandomUniformLike", ["x"], ["r1"], { name: "rand1", attrs: [floatAttr("seed", 1)] }),
-      node("RandomUniformLike", ["x"], ["r2"], { name: "rand2", attrs: [floatAttr("seed", 1)] }),
-      node("Neg", ["x"], ["y1"], { name: "neg1" }),
-      node("Neg", ["x"], ["y2"], { name: "neg2" }),
-      node("Sub", ["r1", "r2"], ["d"], { name: "sub" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("RandomUniformLike", ["x"], ["r1"], [floatAttr("seed", 1)], { name: "rand1" }),
+      makeNode("RandomUniformLike", ["x"], ["r2"], [floatAttr("seed", 1)], { name: "rand2" }),
+      makeNode("Neg", ["x"], ["y1"], [], { name: "neg1" }),
+      makeNode("Neg", ["x"], ["y2"], [], { name: "neg2" }),
+      makeNode("Sub", ["r1", "r2"], ["d"], [], { name: "sub" }),
     ],
-    inputs: [floatInfo("x", [3])],
-    outputs: [floatInfo("y1", [3]), floatInfo("y2", [3]), floatInfo("d", [3])],
+    input: [floatInfo("x", [3])],
+    output: [floatInfo("y1", [3]), floatInfo("y2", [3]), floatInfo("d", [3])],
   }));
   const { model: out, report } = await optimizeModel(m, {
     passes: ["common-subexpression-elimination"],

@@ -6,31 +6,28 @@ import {
   assertChecks,
   floatInfo,
   floatInit,
-  graph,
   int64Init,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomTensor,
-  tensorAttr,
 } from "./_passes_helpers.ts";
+import { intAttr, intsAttr, makeGraph, makeNode, tensorAttr } from "../../pipeline/load/build.ts";
 
 Deno.test("constant-folding: folds a chain of constant nodes into one initializer", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Constant", [], ["c"], {
-        attrs: [tensorAttr("value", new Tensor("float32", Float32Array.of(1, 2), [2]))],
-      }),
-      node("Add", ["c", "w"], ["s"], { name: "add" }), // [1,2] + [3,4] = [4,6]
-      node("Transpose", ["m"], ["mt"], { name: "t", attrs: [intsAttr("perm", [1, 0])] }),
-      node("Mul", ["x", "s"], ["y"], { name: "mul" }),
-      node("MatMul", ["x2", "mt"], ["z"], { name: "mm" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Constant", [], ["c"], [
+        tensorAttr("value", new Tensor("float32", Float32Array.of(1, 2), [2])),
+      ]),
+      makeNode("Add", ["c", "w"], ["s"], [], { name: "add" }), // [1,2] + [3,4] = [4,6]
+      makeNode("Transpose", ["m"], ["mt"], [intsAttr("perm", [1, 0])], { name: "t" }),
+      makeNode("Mul", ["x", "s"], ["y"], [], { name: "mul" }),
+      makeNode("MatMul", ["x2", "mt"], ["z"], [], { name: "mm" }),
     ],
-    inputs: [floatInfo("x", [2]), floatInfo("x2", [1, 2])],
-    outputs: [floatInfo("y", [2]), floatInfo("z", [1, 3])],
-    initializers: [floatInit("w", [3, 4], [2]), floatInit("m", [1, 2, 3, 4, 5, 6], [3, 2])],
+    input: [floatInfo("x", [2]), floatInfo("x2", [1, 2])],
+    output: [floatInfo("y", [2]), floatInfo("z", [1, 3])],
+    initializer: [floatInit("w", [3, 4], [2]), floatInit("m", [1, 2, 3, 4, 5, 6], [3, 2])],
   }));
   const { model: out, report } = await optimizeAndCompare(m, {
     passes: ["constant-folding", "dead-node-elimination", "unused-initializer-removal"],
@@ -47,31 +44,30 @@ Deno.test("constant-folding: folds a chain of constant nodes into one initialize
 });
 
 Deno.test("constant-folding: leaves random ops, overridable initializers, outputs and big results", async () => {
-  const m = model(graph({
-    nodes: [
+  const m = model(makeGraph({
+    node: [
       // Random: never folded, even with a seed.
-      node("RandomUniform", [], ["r"], {
+      makeNode("RandomUniform", [], ["r"], [intsAttr("shape", [2]), intAttr("dtype", 1)], {
         name: "rand",
-        attrs: [intsAttr("shape", [2]), { ...intsAttr("dtype", 1) }],
       }),
-      node("Add", ["x", "r"], ["y1"], { name: "use_rand" }),
+      makeNode("Add", ["x", "r"], ["y1"], [], { name: "use_rand" }),
       // "w_in" is also a graph input: callers may override it.
-      node("Neg", ["w_in"], ["n"], { name: "neg_input" }),
-      node("Add", ["x", "n"], ["y2"], { name: "use_neg" }),
+      makeNode("Neg", ["w_in"], ["n"], [], { name: "neg_input" }),
+      makeNode("Add", ["x", "n"], ["y2"], [], { name: "use_neg" }),
       // Writes a graph output: stays a node.
-      node("Neg", ["w"], ["y3"], { name: "neg_output" }),
+      makeNode("Neg", ["w"], ["y3"], [], { name: "neg_output" }),
       // 1 M float32 from a 16-byte shape: far more than 64 KiB of growth.
-      node("ConstantOfShape", ["big_shape"], ["big"], { name: "big" }),
-      node("ReduceSum", ["big"], ["y4"], { name: "sum", attrs: [intsAttr("keepdims", 0)] }),
+      makeNode("ConstantOfShape", ["big_shape"], ["big"], [], { name: "big" }),
+      makeNode("ReduceSum", ["big"], ["y4"], [intAttr("keepdims", 0)], { name: "sum" }),
     ],
-    inputs: [floatInfo("x", [2]), floatInfo("w_in", [2])],
-    outputs: [
+    input: [floatInfo("x", [2]), floatInfo("w_in", [2])],
+    output: [
       floatInfo("y1", [2]),
       floatInfo("y2", [2]),
       floatInfo("y3", [2]),
       floatInfo("y4", []),
     ],
-    initializers: [
+    initializer: [
       floatInit("w", [1, 2], [2]),
       floatInit("w_in", [5, 6], [2]),
       int64Init("big_shape", [1024, 1024], [2]),
@@ -84,14 +80,14 @@ Deno.test("constant-folding: leaves random ops, overridable initializers, output
 
 Deno.test("constant-folding: with IR version 3 folded initializers are also listed as inputs", async () => {
   const m = model(
-    graph({
-      nodes: [
-        node("Neg", ["w"], ["n"], { name: "neg" }),
-        node("Add", ["x", "n"], ["y"], { name: "add" }),
+    makeGraph({
+      node: [
+        makeNode("Neg", ["w"], ["n"], [], { name: "neg" }),
+        makeNode("Add", ["x", "n"], ["y"], [], { name: "add" }),
       ],
-      inputs: [floatInfo("x", [2]), floatInfo("w", [2])],
-      outputs: [floatInfo("y", [2])],
-      initializers: [floatInit("w", [1, 2], [2])],
+      input: [floatInfo("x", [2]), floatInfo("w", [2])],
+      output: [floatInfo("y", [2])],
+      initializer: [floatInit("w", [1, 2], [2])],
     }),
     7,
   );

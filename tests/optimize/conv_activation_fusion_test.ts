@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
 import type { Node } from "../../pipeline/load/ir.ts";
+import { floatAttr, intsAttr, makeGraph, makeNode } from "../../pipeline/load/build.ts";
 import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import {
-  floatAttr,
   floatInfo,
   floatInit,
-  graph,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomFloats,
@@ -23,28 +20,28 @@ function activationOf(n: Node): [string, number[]] {
 
 Deno.test("conv-activation-fusion: Conv + Relu/Clip/LeakyRelu/HardSigmoid/Sigmoid/Tanh → FusedConv", async () => {
   const conv = (x: string, y: string, name: string) =>
-    node("Conv", [x, "W", "B"], [y], {
-      name,
-      attrs: [intsAttr("kernel_shape", [3, 3]), intsAttr("pads", [1, 1, 1, 1])],
-    });
-  const m = model(graph({
-    nodes: [
+    makeNode("Conv", [x, "W", "B"], [y], [
+      intsAttr("kernel_shape", [3, 3]),
+      intsAttr("pads", [1, 1, 1, 1]),
+    ], { name });
+  const m = model(makeGraph({
+    node: [
       conv("x", "c1", "conv1"),
-      node("Relu", ["c1"], ["a1"], { name: "relu" }),
+      makeNode("Relu", ["c1"], ["a1"], [], { name: "relu" }),
       conv("a1", "c2", "conv2"),
-      node("Clip", ["c2", "lo", "hi"], ["a2"], { name: "clip" }),
+      makeNode("Clip", ["c2", "lo", "hi"], ["a2"], [], { name: "clip" }),
       conv("a2", "c3", "conv3"),
-      node("LeakyRelu", ["c3"], ["a3"], { name: "leaky", attrs: [floatAttr("alpha", 0.25)] }),
+      makeNode("LeakyRelu", ["c3"], ["a3"], [floatAttr("alpha", 0.25)], { name: "leaky" }),
       conv("a3", "c4", "conv4"),
-      node("HardSigmoid", ["c4"], ["a4"], { name: "hs", attrs: [floatAttr("alpha", 0.3)] }),
+      makeNode("HardSigmoid", ["c4"], ["a4"], [floatAttr("alpha", 0.3)], { name: "hs" }),
       conv("a4", "c5", "conv5"),
-      node("Sigmoid", ["c5"], ["a5"], { name: "sig" }),
+      makeNode("Sigmoid", ["c5"], ["a5"], [], { name: "sig" }),
       conv("a5", "c6", "conv6"),
-      node("Tanh", ["c6"], ["y"], { name: "tanh" }),
+      makeNode("Tanh", ["c6"], ["y"], [], { name: "tanh" }),
     ],
-    inputs: [floatInfo("x", ["N", 2, 4, 4])],
-    outputs: [floatInfo("y")],
-    initializers: [
+    input: [floatInfo("x", ["N", 2, 4, 4])],
+    output: [floatInfo("y")],
+    initializer: [
       floatInit("W", [...randomFloats(36, 7)], [2, 2, 3, 3]),
       floatInit("B", [0.1, -0.2], [2]),
       floatInit("lo", [-0.5], []),
@@ -68,15 +65,15 @@ Deno.test("conv-activation-fusion: Conv + Relu/Clip/LeakyRelu/HardSigmoid/Sigmoi
 });
 
 Deno.test("conv-activation-fusion: the residual Conv + Add + Relu uses FusedConv's Z input", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Conv", ["x", "W"], ["c"], { name: "conv", attrs: [intsAttr("kernel_shape", [1, 1])] }),
-      node("Add", ["x", "c"], ["s"], { name: "residual" }),
-      node("Relu", ["s"], ["y"], { name: "relu" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Conv", ["x", "W"], ["c"], [intsAttr("kernel_shape", [1, 1])], { name: "conv" }),
+      makeNode("Add", ["x", "c"], ["s"], [], { name: "residual" }),
+      makeNode("Relu", ["s"], ["y"], [], { name: "relu" }),
     ],
-    inputs: [floatInfo("x", ["N", 2, 3, 3])],
-    outputs: [floatInfo("y")],
-    initializers: [floatInit("W", [1, -2, 0.5, 1], [2, 2, 1, 1])],
+    input: [floatInfo("x", ["N", 2, 3, 3])],
+    output: [floatInfo("y")],
+    initializer: [floatInit("W", [1, -2, 0.5, 1], [2, 2, 1, 1])],
   }));
   const { model: out } = await optimizeAndCompare(m, { passes: ["conv-activation-fusion"] }, {
     x: randomTensor([3, 2, 3, 3]),
@@ -86,26 +83,23 @@ Deno.test("conv-activation-fusion: the residual Conv + Add + Relu uses FusedConv
 });
 
 Deno.test("conv-activation-fusion: float64 convolutions and shared outputs stay", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Conv", ["x", "W"], ["c"], { name: "conv", attrs: [intsAttr("kernel_shape", [1, 1])] }),
-      node("Relu", ["c"], ["y"], { name: "relu" }),
-      node("Conv", ["x2", "W2"], ["c2"], {
-        name: "conv2",
-        attrs: [intsAttr("kernel_shape", [1, 1])],
-      }),
-      node("Relu", ["c2"], ["y2"], { name: "relu2" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Conv", ["x", "W"], ["c"], [intsAttr("kernel_shape", [1, 1])], { name: "conv" }),
+      makeNode("Relu", ["c"], ["y"], [], { name: "relu" }),
+      makeNode("Conv", ["x2", "W2"], ["c2"], [intsAttr("kernel_shape", [1, 1])], { name: "conv2" }),
+      makeNode("Relu", ["c2"], ["y2"], [], { name: "relu2" }),
     ],
-    inputs: [
+    input: [
       { ...floatInfo("x", [1, 1, 2, 2]), type: { tensorType: { elemType: 11 } } },
       floatInfo("x2", [1, 1, 2, 2]),
     ],
-    outputs: [
+    output: [
       { ...floatInfo("y"), type: { tensorType: { elemType: 11 } } },
       floatInfo("y2"),
       floatInfo("c2"),
     ],
-    initializers: [
+    initializer: [
       {
         ...floatInit("W", [2], [1, 1, 1, 1]),
         dataType: 11,

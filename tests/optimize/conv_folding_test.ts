@@ -7,15 +7,12 @@
 import assert from "node:assert/strict";
 import { tensorFromProto } from "../../pipeline/load/tensor_proto.ts";
 import type { Model } from "../../pipeline/load/ir.ts";
+import { floatAttr, intAttr, intsAttr, makeGraph, makeNode } from "../../pipeline/load/build.ts";
 import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import {
-  floatAttr,
   floatInfo,
   floatInit,
-  graph,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomFloats,
@@ -37,17 +34,16 @@ Deno.test("conv-bn-folding: folds BatchNormalization into a 1x1 Conv with hand-c
   // scale = [2, 0.5], bias = [1, 0], mean = [0.5, 1], var = [3, 0], eps = 1
   // s = scale / sqrt(var + eps) = [1, 0.5]
   // W' = [[1, 2], [1.5, 2]], B' = (B - mean) * s + bias = [1, -1]
-  const m = model(graph({
-    nodes: [
-      node("Conv", ["x", "W", "B"], ["c"], { name: "conv", attrs: convAttrs() }),
-      node("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["y"], {
-        name: "bn",
-        attrs: [floatAttr("epsilon", 1)],
-      }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Conv", ["x", "W", "B"], ["c"], convAttrs(), { name: "conv" }),
+      makeNode("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["y"], [
+        floatAttr("epsilon", 1),
+      ], { name: "bn" }),
     ],
-    inputs: [floatInfo("x", ["N", 2, 3, 3])],
-    outputs: [floatInfo("y")],
-    initializers: [
+    input: [floatInfo("x", ["N", 2, 3, 3])],
+    output: [floatInfo("y")],
+    initializer: [
       floatInit("W", [1, 2, 3, 4], [2, 2, 1, 1]),
       floatInit("B", [0.5, -1], [2]),
       floatInit("scale", [2, 0.5], [2]),
@@ -68,21 +64,20 @@ Deno.test("conv-bn-folding: folds BatchNormalization into a 1x1 Conv with hand-c
 });
 
 Deno.test("conv-bn-folding: a Conv without bias and a 3x3 grouped Conv fold too", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Conv", ["x", "W"], ["c"], {
-        name: "conv",
-        attrs: [
-          intsAttr("kernel_shape", [3, 3]),
-          intsAttr("group", 2),
-          intsAttr("pads", [1, 1, 1, 1]),
-        ],
+  const m = model(makeGraph({
+    node: [
+      makeNode("Conv", ["x", "W"], ["c"], [
+        intsAttr("kernel_shape", [3, 3]),
+        intAttr("group", 2),
+        intsAttr("pads", [1, 1, 1, 1]),
+      ], { name: "conv" }),
+      makeNode("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["y"], [], {
+        name: "bn",
       }),
-      node("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["y"], { name: "bn" }),
     ],
-    inputs: [floatInfo("x", [1, 4, 5, 5])],
-    outputs: [floatInfo("y")],
-    initializers: [
+    input: [floatInfo("x", [1, 4, 5, 5])],
+    output: [floatInfo("y")],
+    initializer: [
       floatInit("W", [...randomFloats(4 * 2 * 9, 3)], [4, 2, 3, 3]),
       floatInit("scale", [1.5, -0.5, 2, 0.25], [4]),
       floatInit("bias", [0.1, 0.2, 0.3, 0.4], [4]),
@@ -98,17 +93,16 @@ Deno.test("conv-bn-folding: a Conv without bias and a 3x3 grouped Conv fold too"
 
 Deno.test("conv-bn-folding: a BatchNormalization in training mode stays", async () => {
   const m = model(
-    graph({
-      nodes: [
-        node("Conv", ["x", "W"], ["c"], { name: "conv", attrs: convAttrs() }),
-        node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], {
-          name: "bn",
-          attrs: [intsAttr("training_mode", 1)],
-        }),
+    makeGraph({
+      node: [
+        makeNode("Conv", ["x", "W"], ["c"], convAttrs(), { name: "conv" }),
+        makeNode("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], [
+          intAttr("training_mode", 1),
+        ], { name: "bn" }),
       ],
-      inputs: [floatInfo("x", [1, 1, 2, 2])],
-      outputs: [floatInfo("y")],
-      initializers: ["W", "s", "b", "m", "v"].map((n) =>
+      input: [floatInfo("x", [1, 1, 2, 2])],
+      output: [floatInfo("y")],
+      initializer: ["W", "s", "b", "m", "v"].map((n) =>
         floatInit(n, [1], n === "W" ? [1, 1, 1, 1] : [1])
       ),
     }),
@@ -119,17 +113,17 @@ Deno.test("conv-bn-folding: a BatchNormalization in training mode stays", async 
 });
 
 Deno.test("conv-mul-add-folding: folds per-channel Mul, Add, Div and Sub into the Conv", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Conv", ["x", "W", "B"], ["c"], { name: "conv", attrs: convAttrs() }),
-      node("Mul", ["scale", "c"], ["m1"], { name: "mul" }), // scale [2, 1, 1]
-      node("Add", ["m1", "shift"], ["a1"], { name: "add" }), // shift [1, 2, 1, 1]
-      node("Div", ["a1", "four"], ["d1"], { name: "div" }), // scalar
-      node("Sub", ["d1", "off"], ["y"], { name: "sub" }), // off [2, 1, 1]
+  const m = model(makeGraph({
+    node: [
+      makeNode("Conv", ["x", "W", "B"], ["c"], convAttrs(), { name: "conv" }),
+      makeNode("Mul", ["scale", "c"], ["m1"], [], { name: "mul" }), // scale [2, 1, 1]
+      makeNode("Add", ["m1", "shift"], ["a1"], [], { name: "add" }), // shift [1, 2, 1, 1]
+      makeNode("Div", ["a1", "four"], ["d1"], [], { name: "div" }), // scalar
+      makeNode("Sub", ["d1", "off"], ["y"], [], { name: "sub" }), // off [2, 1, 1]
     ],
-    inputs: [floatInfo("x", [1, 2, 2, 2])],
-    outputs: [floatInfo("y")],
-    initializers: [
+    input: [floatInfo("x", [1, 2, 2, 2])],
+    output: [floatInfo("y")],
+    initializer: [
       floatInit("W", [1, 2, 3, 4], [2, 2, 1, 1]),
       floatInit("B", [1, 1], [2]),
       floatInit("scale", [2, -1], [2, 1, 1]),
@@ -151,14 +145,14 @@ Deno.test("conv-mul-add-folding: folds per-channel Mul, Add, Div and Sub into th
 });
 
 Deno.test("conv-mul-add-folding: a constant varying along a spatial axis is not folded", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Conv", ["x", "W"], ["c"], { name: "conv", attrs: convAttrs() }),
-      node("Mul", ["c", "spatial"], ["y"], { name: "mul" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Conv", ["x", "W"], ["c"], convAttrs(), { name: "conv" }),
+      makeNode("Mul", ["c", "spatial"], ["y"], [], { name: "mul" }),
     ],
-    inputs: [floatInfo("x", [1, 2, 2, 2])],
-    outputs: [floatInfo("y")],
-    initializers: [
+    input: [floatInfo("x", [1, 2, 2, 2])],
+    output: [floatInfo("y")],
+    initializer: [
       floatInit("W", [1, 2, 3, 4], [2, 2, 1, 1]),
       floatInit("spatial", [1, 2], [2, 1]),
     ],

@@ -9,6 +9,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkModel } from "../../pipeline/check/checker.ts";
 import type { Graph, Model } from "../../pipeline/load/ir.ts";
+import {
+  floatAttr,
+  graphAttr,
+  intAttr,
+  intsAttr,
+  makeGraph,
+  makeNode,
+  tensorAttr,
+} from "../../pipeline/load/build.ts";
 import { loadModel, saveModel } from "../../pipeline/load/load.ts";
 import { tensorFromProto, tensorToProto } from "../../pipeline/load/tensor_proto.ts";
 import { parsePipeline } from "../../pipeline/config.ts";
@@ -23,15 +32,7 @@ import {
 } from "../../pipeline/optimize/float16.ts";
 import { decodeValueFile } from "../../pipeline/load/tensor_proto.ts";
 import { Tensor, toNumbers } from "../../pipeline/tensor/tensor.ts";
-import {
-  floatInfo,
-  floatInit,
-  graph,
-  graphAttr,
-  intsAttr,
-  model as makeModel,
-  node,
-} from "../pipeline/_helpers.ts";
+import { floatInfo, floatInit, model as suiteModel } from "../pipeline/_helpers.ts";
 import {
   argmax,
   exists,
@@ -65,14 +66,6 @@ function elemTypeOf(g: Graph, name: string): number | undefined {
   return g.initializer.find((t) => t.name === name)?.dataType;
 }
 
-function floatAttr(name: string, f: number) {
-  return { ...intsAttr(name, []), type: "FLOAT" as const, f };
-}
-
-function tensorAttrOf(name: string, t: Tensor) {
-  return { ...intsAttr(name, []), type: "TENSOR" as const, t: tensorToProto(t) };
-}
-
 Deno.test("tensorToFloat16: rounds to nearest, clamps beyond ±65504, counts flushed values", () => {
   const tp = tensorToProto(
     new Tensor("float32", Float32Array.from([1e5, -1e6, 1.5, 1e-9, Infinity, 65504, 0.1]), [7]),
@@ -94,45 +87,34 @@ Deno.test("tensorToFloat16: rounds to nearest, clamps beyond ±65504, counts flu
  * kept by name.
  */
 function mixedModel(): Model {
-  return makeModel(graph({
-    nodes: [
-      node("Conv", ["X", "W", "B"], ["c"], {
+  return suiteModel(makeGraph({
+    node: [
+      makeNode("Conv", ["X", "W", "B"], ["c"], [intsAttr("kernel_shape", [1, 1])], {
         name: "conv",
-        attrs: [intsAttr("kernel_shape", [1, 1])],
       }),
-      node("Constant", [], ["k"], { attrs: [floatAttr("value_float", 0.5)] }),
-      node("Mul", ["c", "k"], ["m"], { name: "mul" }),
-      node("Resize", ["m", "", "scales"], ["r"], { name: "resize" }), // [1, 2, 8, 8]
-      node("Constant", [], ["start"], {
-        attrs: [tensorAttrOf("value", new Tensor("float32", [0], []))],
-      }),
-      node("Constant", [], ["limit"], {
-        attrs: [tensorAttrOf("value", new Tensor("float32", [8], []))],
-      }),
-      node("Constant", [], ["delta"], {
-        attrs: [tensorAttrOf("value", new Tensor("float32", [1], []))],
-      }),
-      node("Range", ["start", "limit", "delta"], ["ramp"], { name: "range" }), // [8]
-      node("Add", ["r", "ramp"], ["a"], { name: "add" }),
-      node("Shape", ["X"], ["shape"], { name: "shape" }),
-      node("Cast", ["shape"], ["shape_f"], { name: "cast", attrs: [{ ...intsAttr("to", 1) }] }),
-      node("ReduceSum", ["shape_f"], ["n"], {
-        name: "sum",
-        attrs: [{ ...intsAttr("keepdims", 0) }],
-      }),
-      node("Mul", ["a", "n"], ["an"], { name: "scale_by_n" }),
-      node("Div", ["an", "big"], ["ab"], { name: "over_big" }),
-      node("Identity", ["ab"], ["kept"], { name: "keep_me" }),
-      node("Shape", ["kept"], ["s2"], { name: "shape2" }),
-      node("ConstantOfShape", ["s2"], ["ones"], {
-        name: "cos",
-        attrs: [tensorAttrOf("value", new Tensor("float32", [0.25], [1]))],
-      }),
-      node("Add", ["kept", "ones"], ["Y"], { name: "final" }),
+      makeNode("Constant", [], ["k"], [floatAttr("value_float", 0.5)]),
+      makeNode("Mul", ["c", "k"], ["m"], [], { name: "mul" }),
+      makeNode("Resize", ["m", "", "scales"], ["r"], [], { name: "resize" }), // [1, 2, 8, 8]
+      makeNode("Constant", [], ["start"], [tensorAttr("value", new Tensor("float32", [0], []))]),
+      makeNode("Constant", [], ["limit"], [tensorAttr("value", new Tensor("float32", [8], []))]),
+      makeNode("Constant", [], ["delta"], [tensorAttr("value", new Tensor("float32", [1], []))]),
+      makeNode("Range", ["start", "limit", "delta"], ["ramp"], [], { name: "range" }), // [8]
+      makeNode("Add", ["r", "ramp"], ["a"], [], { name: "add" }),
+      makeNode("Shape", ["X"], ["shape"], [], { name: "shape" }),
+      makeNode("Cast", ["shape"], ["shape_f"], [intAttr("to", 1)], { name: "cast" }),
+      makeNode("ReduceSum", ["shape_f"], ["n"], [intAttr("keepdims", 0)], { name: "sum" }),
+      makeNode("Mul", ["a", "n"], ["an"], [], { name: "scale_by_n" }),
+      makeNode("Div", ["an", "big"], ["ab"], [], { name: "over_big" }),
+      makeNode("Identity", ["ab"], ["kept"], [], { name: "keep_me" }),
+      makeNode("Shape", ["kept"], ["s2"], [], { name: "shape2" }),
+      makeNode("ConstantOfShape", ["s2"], ["ones"], [
+        tensorAttr("value", new Tensor("float32", [0.25], [1])),
+      ], { name: "cos" }),
+      makeNode("Add", ["kept", "ones"], ["Y"], [], { name: "final" }),
     ],
-    inputs: [floatInfo("X", [1, 2, 4, 4])],
-    outputs: [floatInfo("Y", [1, 2, 8, 8]), floatInfo("c")],
-    initializers: [
+    input: [floatInfo("X", [1, 2, 4, 4])],
+    output: [floatInfo("Y", [1, 2, 8, 8]), floatInfo("c")],
+    initializer: [
       floatInit("W", randomValues(4, 51), [2, 2, 1, 1]),
       floatInit("B", [0.1, -0.2], [2]),
       floatInit("scales", [1, 1, 2, 2], [4]),
@@ -204,14 +186,14 @@ Deno.test("float16: converts weights and computation, keeps float32 where needed
 });
 
 Deno.test("float16: keep_io_types false or a list of names", async () => {
-  const m = makeModel(graph({
-    nodes: [
-      node("Mul", ["A", "W"], ["P"], { name: "mul" }),
-      node("Relu", ["P"], ["Q"], { name: "relu" }),
+  const m = suiteModel(makeGraph({
+    node: [
+      makeNode("Mul", ["A", "W"], ["P"], [], { name: "mul" }),
+      makeNode("Relu", ["P"], ["Q"], [], { name: "relu" }),
     ],
-    inputs: [floatInfo("A", [2, 3])],
-    outputs: [floatInfo("P", [2, 3]), floatInfo("Q", [2, 3])],
-    initializers: [floatInit("W", [1, -2, 3, 0.5, 0.25, -1], [2, 3])],
+    input: [floatInfo("A", [2, 3])],
+    output: [floatInfo("P", [2, 3]), floatInfo("Q", [2, 3])],
+    initializer: [floatInit("W", [1, -2, 3, 0.5, 0.25, -1], [2, 3])],
   }));
   const all = cloneModel(m);
   convertToFloat16(all, { keepIoTypes: false });
@@ -250,28 +232,25 @@ Deno.test("float16: keep_io_types false or a list of names", async () => {
 
 Deno.test("float16: subgraph nodes stay float32 and read float32 copies of outer values", async () => {
   const branch = (name: string, op: string) =>
-    graph({
+    makeGraph({
       name,
-      nodes: [node(op, ["h", "h"], [`${name}_out`])],
-      inputs: [],
-      outputs: [floatInfo(`${name}_out`)],
+      node: [makeNode(op, ["h", "h"], [`${name}_out`])],
+      input: [],
+      output: [floatInfo(`${name}_out`)],
     });
-  const m = makeModel(graph({
-    nodes: [
-      node("Mul", ["X", "W"], ["h"], { name: "mul" }),
-      node("ReduceSum", ["h"], ["s"], { name: "sum", attrs: [intsAttr("keepdims", 0)] }),
-      node("Greater", ["s", "zero"], ["cond"], { name: "gt" }),
-      node("If", ["cond"], ["Y"], {
-        name: "if",
-        attrs: [
-          graphAttr("then_branch", branch("then", "Add")),
-          graphAttr("else_branch", branch("else", "Sub")),
-        ],
-      }),
+  const m = suiteModel(makeGraph({
+    node: [
+      makeNode("Mul", ["X", "W"], ["h"], [], { name: "mul" }),
+      makeNode("ReduceSum", ["h"], ["s"], [intAttr("keepdims", 0)], { name: "sum" }),
+      makeNode("Greater", ["s", "zero"], ["cond"], [], { name: "gt" }),
+      makeNode("If", ["cond"], ["Y"], [
+        graphAttr("then_branch", branch("then", "Add")),
+        graphAttr("else_branch", branch("else", "Sub")),
+      ], { name: "if" }),
     ],
-    inputs: [floatInfo("X", [3])],
-    outputs: [floatInfo("Y", [3])],
-    initializers: [floatInit("W", [2, 3, 4], [3]), floatInit("zero", [0], [])],
+    input: [floatInfo("X", [3])],
+    output: [floatInfo("Y", [3])],
+    initializer: [floatInit("W", [2, 3, 4], [3]), floatInit("zero", [0], [])],
   }));
   const h = cloneModel(m);
   const r = convertToFloat16(h, {});
@@ -292,14 +271,14 @@ Deno.test("float16: subgraph nodes stay float32 and read float32 copies of outer
 });
 
 Deno.test("float16: Transpose feeding MatMul stays float32 (onnxruntime issue 28392)", async () => {
-  const m = makeModel(graph({
-    nodes: [
-      node("Transpose", ["X"], ["t"], { name: "t", attrs: [intsAttr("perm", [1, 0, 2])] }),
-      node("MatMul", ["t", "W"], ["Y"], { name: "mm" }),
+  const m = suiteModel(makeGraph({
+    node: [
+      makeNode("Transpose", ["X"], ["t"], [intsAttr("perm", [1, 0, 2])], { name: "t" }),
+      makeNode("MatMul", ["t", "W"], ["Y"], [], { name: "mm" }),
     ],
-    inputs: [floatInfo("X", [2, 3, 4])],
-    outputs: [floatInfo("Y", [3, 2, 5])],
-    initializers: [floatInit("W", randomValues(20, 61), [4, 5])],
+    input: [floatInfo("X", [2, 3, 4])],
+    output: [floatInfo("Y", [3, 2, 5])],
+    initializer: [floatInit("W", randomValues(20, 61), [4, 5])],
   }));
   const h = cloneModel(m);
   const r = convertToFloat16(h, {});
@@ -341,12 +320,14 @@ Deno.test("float16: without the default block list, schemas still keep float32-o
 
 Deno.test("float16 after dynamic quantization: int32 sums are scaled in float32", async () => {
   // 512-long dot products of 8-bit values reach millions: beyond float16's 65504.
-  const m = makeModel(graph({
-    nodes: [node("MatMul", ["X", "W"], ["Y"], { name: "mm" })],
-    inputs: [floatInfo("X", [1, 512])],
-    outputs: [floatInfo("Y", [1, 4])],
-    initializers: [floatInit("W", randomValues(2048, 71, 0, 1), [512, 4])],
-  }));
+  const m = suiteModel(
+    makeGraph({
+      node: [makeNode("MatMul", ["X", "W"], ["Y"], [], { name: "mm" })],
+      input: [floatInfo("X", [1, 512])],
+      output: [floatInfo("Y", [1, 4])],
+      initializer: [floatInit("W", randomValues(2048, 71, 0, 1), [512, 4])],
+    }),
+  );
   const q = cloneModel(m);
   await quantizeModel(q, { mode: "dynamic" });
   const r = convertToFloat16(q, {});

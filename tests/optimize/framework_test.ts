@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Graph, Model } from "../../pipeline/load/ir.ts";
+import { graphAttr, makeGraph, makeNode, makeValueInfo } from "../../pipeline/load/build.ts";
 import { type LoadedModel, loadModel, saveModel } from "../../pipeline/load/load.ts";
 import {
   cloneModel,
@@ -12,16 +13,7 @@ import {
 import { InferenceSession } from "../../pipeline/run/session.ts";
 import { decodeValueFile } from "../../pipeline/load/tensor_proto.ts";
 import { Tensor, type Value } from "../../pipeline/tensor/tensor.ts";
-import {
-  exists,
-  floatInfo,
-  floatInit,
-  graph,
-  graphAttr,
-  model,
-  node,
-  ROOT,
-} from "../pipeline/_helpers.ts";
+import { exists, floatInfo, floatInit, model, ROOT } from "../pipeline/_helpers.ts";
 
 function loaded(m: Model): LoadedModel {
   return {
@@ -50,16 +42,16 @@ function nodeNames(g: Graph): string[] {
 }
 
 Deno.test("optimize: dead-node elimination removes unused chains and keeps what is read", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Relu", ["x"], ["a"], { name: "A" }),
-      node("Neg", ["a"], ["b"], { name: "B" }), // only read by D, which is dead
-      node("Abs", ["b"], ["d"], { name: "D" }),
-      node("Neg", ["a"], ["c"], { name: "C" }),
-      node("Abs", ["x"], [""], { name: "E" }), // no named output at all
+  const m = model(makeGraph({
+    node: [
+      makeNode("Relu", ["x"], ["a"], [], { name: "A" }),
+      makeNode("Neg", ["a"], ["b"], [], { name: "B" }), // only read by D, which is dead
+      makeNode("Abs", ["b"], ["d"], [], { name: "D" }),
+      makeNode("Neg", ["a"], ["c"], [], { name: "C" }),
+      makeNode("Abs", ["x"], [""], [], { name: "E" }), // no named output at all
     ],
-    inputs: [floatInfo("x", [3])],
-    outputs: [floatInfo("c", [3])],
+    input: [floatInfo("x", [3])],
+    output: [floatInfo("c", [3])],
     valueInfo: [floatInfo("b", [3]), floatInfo("a", [3])],
   }));
   const { model: out, report } = await optimizeModel(m, { passes: ["dead-node-elimination"] });
@@ -82,36 +74,31 @@ Deno.test("optimize: dead-node elimination removes unused chains and keeps what 
 });
 
 Deno.test("optimize: a value read only by a subgraph keeps its producer alive", async () => {
-  const thenBranch = graph({
+  const thenBranch = makeGraph({
     name: "then",
-    nodes: [
-      node("Neg", ["t"], ["then_out"], { name: "then_neg" }),
-      node("Abs", ["t"], ["then_unused"], { name: "then_dead" }),
+    node: [
+      makeNode("Neg", ["t"], ["then_out"], [], { name: "then_neg" }),
+      makeNode("Abs", ["t"], ["then_unused"], [], { name: "then_dead" }),
     ],
-    inputs: [],
-    outputs: [floatInfo("then_out", [2])],
+    input: [],
+    output: [floatInfo("then_out", [2])],
   });
-  const elseBranch = graph({
+  const elseBranch = makeGraph({
     name: "else",
-    nodes: [node("Identity", ["t"], ["else_out"], { name: "else_id" })],
-    inputs: [],
-    outputs: [floatInfo("else_out", [2])],
+    node: [makeNode("Identity", ["t"], ["else_out"], [], { name: "else_id" })],
+    input: [],
+    output: [floatInfo("else_out", [2])],
   });
-  const m = model(graph({
-    nodes: [
-      node("Relu", ["x"], ["t"], { name: "producer" }),
-      node("If", ["cond"], ["y"], {
-        name: "branch",
-        attrs: [graphAttr("then_branch", thenBranch), graphAttr("else_branch", elseBranch)],
-      }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Relu", ["x"], ["t"], [], { name: "producer" }),
+      makeNode("If", ["cond"], ["y"], [
+        graphAttr("then_branch", thenBranch),
+        graphAttr("else_branch", elseBranch),
+      ], { name: "branch" }),
     ],
-    inputs: [floatInfo("x", [2]), {
-      name: "cond",
-      type: { tensorType: { elemType: 9, shape: [] } },
-      docString: "",
-      metadataProps: [],
-    }],
-    outputs: [floatInfo("y", [2])],
+    input: [floatInfo("x", [2]), makeValueInfo("cond", "bool", [])],
+    output: [floatInfo("y", [2])],
   }));
   const { model: out, report } = await optimizeModel(m, { level: "basic" });
   assert.deepEqual(nodeNames(out.graph!), ["producer", "branch"]);
@@ -134,28 +121,23 @@ Deno.test("optimize: a value read only by a subgraph keeps its producer alive", 
 });
 
 Deno.test("optimize: unused initializers go, used, input-listed and subgraph-read ones stay", async () => {
-  const sub = graph({
+  const sub = makeGraph({
     name: "body",
-    nodes: [node("Add", ["w_sub", "w_sub"], ["s"], { name: "sub_add" })],
-    inputs: [],
-    outputs: [floatInfo("s", [1])],
+    node: [makeNode("Add", ["w_sub", "w_sub"], ["s"], [], { name: "sub_add" })],
+    input: [],
+    output: [floatInfo("s", [1])],
   });
-  const m = model(graph({
-    nodes: [
-      node("Add", ["x", "w_used"], ["y"], { name: "add" }),
-      node("If", ["cond"], ["z"], {
-        name: "if",
-        attrs: [graphAttr("then_branch", sub), graphAttr("else_branch", sub)],
-      }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Add", ["x", "w_used"], ["y"], [], { name: "add" }),
+      makeNode("If", ["cond"], ["z"], [
+        graphAttr("then_branch", sub),
+        graphAttr("else_branch", sub),
+      ], { name: "if" }),
     ],
-    inputs: [floatInfo("x", [1]), floatInfo("w_input", [1]), {
-      name: "cond",
-      type: { tensorType: { elemType: 9, shape: [] } },
-      docString: "",
-      metadataProps: [],
-    }],
-    outputs: [floatInfo("y", [1]), floatInfo("z", [1])],
-    initializers: [
+    input: [floatInfo("x", [1]), floatInfo("w_input", [1]), makeValueInfo("cond", "bool", [])],
+    output: [floatInfo("y", [1]), floatInfo("z", [1])],
+    initializer: [
       floatInit("w_used", [1], [1]),
       floatInit("w_unused", [2], [1]),
       floatInit("w_input", [3], [1]),
@@ -172,17 +154,17 @@ Deno.test("optimize: unused initializers go, used, input-listed and subgraph-rea
 });
 
 Deno.test("optimize: identity elimination rewires readers and keeps output names", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Relu", ["x"], ["r"], { name: "relu" }),
-      node("Identity", ["r"], ["r_copy"], { name: "mid" }), // readers of r_copy read r
-      node("Neg", ["r_copy"], ["n"], { name: "neg" }),
-      node("Identity", ["n"], ["out1"], { name: "to_output" }), // neg writes out1 instead
-      node("Identity", ["x"], ["out2"], { name: "input_to_output" }), // must stay
-      node("Identity", ["out1"], ["out3"], { name: "output_to_output" }), // must stay
+  const m = model(makeGraph({
+    node: [
+      makeNode("Relu", ["x"], ["r"], [], { name: "relu" }),
+      makeNode("Identity", ["r"], ["r_copy"], [], { name: "mid" }), // readers of r_copy read r
+      makeNode("Neg", ["r_copy"], ["n"], [], { name: "neg" }),
+      makeNode("Identity", ["n"], ["out1"], [], { name: "to_output" }), // neg writes out1 instead
+      makeNode("Identity", ["x"], ["out2"], [], { name: "input_to_output" }), // must stay
+      makeNode("Identity", ["out1"], ["out3"], [], { name: "output_to_output" }), // must stay
     ],
-    inputs: [floatInfo("x", [3])],
-    outputs: [floatInfo("out1", [3]), floatInfo("out2", [3]), floatInfo("out3", [3])],
+    input: [floatInfo("x", [3])],
+    output: [floatInfo("out1", [3]), floatInfo("out2", [3]), floatInfo("out3", [3])],
     valueInfo: [floatInfo("r_copy", [3]), floatInfo("n", [3])],
   }));
   const { model: out, report } = await optimizeModel(m, { passes: ["identity-elimination"] });
@@ -202,37 +184,32 @@ Deno.test("optimize: identity elimination rewires readers and keeps output names
 });
 
 Deno.test("optimize: identity elimination renames reads inside subgraphs and respects shadowing", async () => {
-  const reads = graph({
+  const reads = makeGraph({
     name: "reads",
-    nodes: [node("Neg", ["copy"], ["o1"], { name: "sub_neg" })],
-    inputs: [],
-    outputs: [floatInfo("o1", [2])],
+    node: [makeNode("Neg", ["copy"], ["o1"], [], { name: "sub_neg" })],
+    input: [],
+    output: [floatInfo("o1", [2])],
   });
-  const shadows = graph({
+  const shadows = makeGraph({
     name: "shadows",
-    nodes: [
-      node("Abs", ["copy"], ["x_inner"], { name: "sub_abs" }),
-      node("Neg", ["x_inner"], ["o2"], { name: "sub_neg2" }),
+    node: [
+      makeNode("Abs", ["copy"], ["x_inner"], [], { name: "sub_abs" }),
+      makeNode("Neg", ["x_inner"], ["o2"], [], { name: "sub_neg2" }),
     ],
-    inputs: [],
-    outputs: [floatInfo("o2", [2])],
+    input: [],
+    output: [floatInfo("o2", [2])],
   });
-  const m = model(graph({
-    nodes: [
-      node("Relu", ["x"], ["v"], { name: "relu" }),
-      node("Identity", ["v"], ["copy"], { name: "id" }),
-      node("If", ["cond"], ["y"], {
-        name: "if",
-        attrs: [graphAttr("then_branch", reads), graphAttr("else_branch", reads)],
-      }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Relu", ["x"], ["v"], [], { name: "relu" }),
+      makeNode("Identity", ["v"], ["copy"], [], { name: "id" }),
+      makeNode("If", ["cond"], ["y"], [
+        graphAttr("then_branch", reads),
+        graphAttr("else_branch", reads),
+      ], { name: "if" }),
     ],
-    inputs: [floatInfo("x", [2]), {
-      name: "cond",
-      type: { tensorType: { elemType: 9, shape: [] } },
-      docString: "",
-      metadataProps: [],
-    }],
-    outputs: [floatInfo("y", [2])],
+    input: [floatInfo("x", [2]), makeValueInfo("cond", "bool", [])],
+    output: [floatInfo("y", [2])],
   }));
   const { model: out } = await optimizeModel(m, { passes: ["identity-elimination"] });
   assert.deepEqual(nodeNames(out.graph!), ["relu", "if"]);
@@ -244,22 +221,17 @@ Deno.test("optimize: identity elimination renames reads inside subgraphs and res
   );
 
   // A subgraph defining a value named like the Identity's input would capture the rename.
-  const shadowed = model(graph({
-    nodes: [
-      node("Relu", ["x"], ["x_inner"], { name: "relu" }),
-      node("Identity", ["x_inner"], ["copy"], { name: "id" }),
-      node("If", ["cond"], ["y"], {
-        name: "if",
-        attrs: [graphAttr("then_branch", shadows), graphAttr("else_branch", shadows)],
-      }),
+  const shadowed = model(makeGraph({
+    node: [
+      makeNode("Relu", ["x"], ["x_inner"], [], { name: "relu" }),
+      makeNode("Identity", ["x_inner"], ["copy"], [], { name: "id" }),
+      makeNode("If", ["cond"], ["y"], [
+        graphAttr("then_branch", shadows),
+        graphAttr("else_branch", shadows),
+      ], { name: "if" }),
     ],
-    inputs: [floatInfo("x", [2]), {
-      name: "cond",
-      type: { tensorType: { elemType: 9, shape: [] } },
-      docString: "",
-      metadataProps: [],
-    }],
-    outputs: [floatInfo("y", [2])],
+    input: [floatInfo("x", [2]), makeValueInfo("cond", "bool", [])],
+    output: [floatInfo("y", [2])],
   }));
   const kept = await optimizeModel(shadowed, { passes: ["identity-elimination"] });
   assert.deepEqual(nodeNames(kept.model.graph!), ["relu", "id", "if"]);
@@ -267,14 +239,14 @@ Deno.test("optimize: identity elimination renames reads inside subgraphs and res
 });
 
 Deno.test("optimize: passes repeat until a round changes nothing (or max_iterations)", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Add", ["x", "w"], ["dead"], { name: "dead_add" }),
-      node("Neg", ["x"], ["y"], { name: "neg" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Add", ["x", "w"], ["dead"], [], { name: "dead_add" }),
+      makeNode("Neg", ["x"], ["y"], [], { name: "neg" }),
     ],
-    inputs: [floatInfo("x", [1])],
-    outputs: [floatInfo("y", [1])],
-    initializers: [floatInit("w", [1], [1])],
+    input: [floatInfo("x", [1])],
+    output: [floatInfo("y", [1])],
+    initializer: [floatInit("w", [1], [1])],
   }));
   const order = ["unused-initializer-removal", "dead-node-elimination"];
   const full = await optimizeModel(m, { passes: order });
@@ -291,21 +263,25 @@ Deno.test("optimize: passes repeat until a round changes nothing (or max_iterati
 });
 
 Deno.test("optimize: stats count op types in subgraphs with their domain; levels and names", () => {
-  const body = graph({
-    nodes: [node("Relu", ["a"], ["b"]), node("Gelu", ["b"], ["c"], { domain: "com.microsoft" })],
-    inputs: [],
-    outputs: [floatInfo("c")],
-  });
-  const m = model(graph({
-    nodes: [
-      node("Relu", ["x"], ["a"]),
-      node("If", ["k"], ["z"], {
-        attrs: [graphAttr("then_branch", body), graphAttr("else_branch", body)],
-      }),
+  const body = makeGraph({
+    node: [
+      makeNode("Relu", ["a"], ["b"]),
+      makeNode("Gelu", ["b"], ["c"], [], { domain: "com.microsoft" }),
     ],
-    inputs: [floatInfo("x")],
-    outputs: [floatInfo("z")],
-    initializers: [floatInit("w", [1], [1])],
+    input: [],
+    output: [floatInfo("c")],
+  });
+  const m = model(makeGraph({
+    node: [
+      makeNode("Relu", ["x"], ["a"]),
+      makeNode("If", ["k"], ["z"], [
+        graphAttr("then_branch", body),
+        graphAttr("else_branch", body),
+      ]),
+    ],
+    input: [floatInfo("x")],
+    output: [floatInfo("z")],
+    initializer: [floatInit("w", [1], [1])],
   }));
   assert.deepEqual(graphStats(m), {
     nodes: 6,

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import type { Model, Node } from "../../pipeline/load/ir.ts";
+import { makeGraph, makeNode } from "../../pipeline/load/build.ts";
 import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import { toNumbers } from "../../pipeline/tensor/tensor.ts";
 import {
   floatInfo,
   floatInit,
-  graph,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomTensor,
@@ -20,29 +19,29 @@ type Order = "x_a_half" | "x_halfa" | "halfx_a";
 function erfGelu(order: Order, opset: number, half = 0.5): Model {
   const product: Node[] = order === "x_a_half"
     ? [
-      node("Mul", ["x", "a"], ["p"], { name: "m1" }),
-      node("Mul", ["p", "half"], ["y"], { name: "m2" }),
+      makeNode("Mul", ["x", "a"], ["p"], [], { name: "m1" }),
+      makeNode("Mul", ["p", "half"], ["y"], [], { name: "m2" }),
     ]
     : order === "x_halfa"
     ? [
-      node("Mul", ["half", "a"], ["p"], { name: "m1" }),
-      node("Mul", ["x", "p"], ["y"], { name: "m2" }),
+      makeNode("Mul", ["half", "a"], ["p"], [], { name: "m1" }),
+      makeNode("Mul", ["x", "p"], ["y"], [], { name: "m2" }),
     ]
     : [
-      node("Mul", ["x", "half"], ["p"], { name: "m1" }),
-      node("Mul", ["a", "p"], ["y"], { name: "m2" }),
+      makeNode("Mul", ["x", "half"], ["p"], [], { name: "m1" }),
+      makeNode("Mul", ["a", "p"], ["y"], [], { name: "m2" }),
     ];
   return model(
-    graph({
-      nodes: [
-        node("Div", ["x", "sqrt2"], ["u"], { name: "div" }),
-        node("Erf", ["u"], ["e"], { name: "erf" }),
-        node("Add", ["one", "e"], ["a"], { name: "plus1" }),
+    makeGraph({
+      node: [
+        makeNode("Div", ["x", "sqrt2"], ["u"], [], { name: "div" }),
+        makeNode("Erf", ["u"], ["e"], [], { name: "erf" }),
+        makeNode("Add", ["one", "e"], ["a"], [], { name: "plus1" }),
         ...product,
       ],
-      inputs: [floatInfo("x", ["N", 16])],
-      outputs: [floatInfo("y", ["N", 16])],
-      initializers: [
+      input: [floatInfo("x", ["N", 16])],
+      output: [floatInfo("y", ["N", 16])],
+      initializer: [
         floatInit("sqrt2", [1.4142135381698608], []),
         floatInit("one", [1], []),
         floatInit("half", [half], []),
@@ -54,25 +53,25 @@ function erfGelu(order: Order, opset: number, half = 0.5): Model {
 
 /** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) with x³ as Pow or as x·x·x. */
 function tanhGelu(pow: boolean, opset: number): Model {
-  const cube: Node[] = pow ? [node("Pow", ["x", "three"], ["x3"], { name: "cube" })] : [
-    node("Mul", ["x", "x"], ["x2"], { name: "sq" }),
-    node("Mul", ["x2", "x"], ["x3"], { name: "cube" }),
+  const cube: Node[] = pow ? [makeNode("Pow", ["x", "three"], ["x3"], [], { name: "cube" })] : [
+    makeNode("Mul", ["x", "x"], ["x2"], [], { name: "sq" }),
+    makeNode("Mul", ["x2", "x"], ["x3"], [], { name: "cube" }),
   ];
   return model(
-    graph({
-      nodes: [
+    makeGraph({
+      node: [
         ...cube,
-        node("Mul", ["c", "x3"], ["cx3"], { name: "coef" }),
-        node("Add", ["x", "cx3"], ["inner"], { name: "inner" }),
-        node("Mul", ["inner", "k"], ["arg"], { name: "scale" }),
-        node("Tanh", ["arg"], ["t"], { name: "tanh" }),
-        node("Add", ["t", "one"], ["a"], { name: "plus1" }),
-        node("Mul", ["x", "half"], ["hx"], { name: "halfx" }),
-        node("Mul", ["hx", "a"], ["y"], { name: "out" }),
+        makeNode("Mul", ["c", "x3"], ["cx3"], [], { name: "coef" }),
+        makeNode("Add", ["x", "cx3"], ["inner"], [], { name: "inner" }),
+        makeNode("Mul", ["inner", "k"], ["arg"], [], { name: "scale" }),
+        makeNode("Tanh", ["arg"], ["t"], [], { name: "tanh" }),
+        makeNode("Add", ["t", "one"], ["a"], [], { name: "plus1" }),
+        makeNode("Mul", ["x", "half"], ["hx"], [], { name: "halfx" }),
+        makeNode("Mul", ["hx", "a"], ["y"], [], { name: "out" }),
       ],
-      inputs: [floatInfo("x", ["N", 16])],
-      outputs: [floatInfo("y", ["N", 16])],
-      initializers: [
+      input: [floatInfo("x", ["N", 16])],
+      output: [floatInfo("y", ["N", 16])],
+      initializer: [
         floatInit("three", [3], []),
         floatInit("c", [0.044715], []),
         floatInit("k", [0.7978845834732056], []),

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import type { Model, Node } from "../../pipeline/load/ir.ts";
+import { intsAttr, makeGraph, makeNode } from "../../pipeline/load/build.ts";
 import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import {
   floatInfo,
   floatInit,
-  graph,
   int64Init,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomFloats,
@@ -19,37 +17,37 @@ import {
 function decomposed(opset: number, variant: "pow" | "mul" | "reciprocal", affine = true): Model {
   const reduce = (x: string, y: string, name: string): Node =>
     opset >= 18
-      ? node("ReduceMean", [x, "axes"], [y], { name })
-      : node("ReduceMean", [x], [y], { name, attrs: [intsAttr("axes", [-1])] });
+      ? makeNode("ReduceMean", [x, "axes"], [y], [], { name })
+      : makeNode("ReduceMean", [x], [y], [intsAttr("axes", [-1])], { name });
   const nodes: Node[] = [
-    node("Relu", ["x"], ["h"], { name: "before" }),
+    makeNode("Relu", ["x"], ["h"], [], { name: "before" }),
     reduce("h", "mean", "mean"),
-    node("Sub", ["h", "mean"], ["d"], { name: "sub" }),
+    makeNode("Sub", ["h", "mean"], ["d"], [], { name: "sub" }),
     variant === "mul"
-      ? node("Mul", ["d", "d"], ["sq"], { name: "square" })
-      : node("Pow", ["d", "two"], ["sq"], { name: "square" }),
+      ? makeNode("Mul", ["d", "d"], ["sq"], [], { name: "square" })
+      : makeNode("Pow", ["d", "two"], ["sq"], [], { name: "square" }),
     reduce("sq", "var", "var"),
-    node("Add", ["eps", "var"], ["ve"], { name: "add_eps" }),
-    node("Sqrt", ["ve"], ["std"], { name: "sqrt" }),
+    makeNode("Add", ["eps", "var"], ["ve"], [], { name: "add_eps" }),
+    makeNode("Sqrt", ["ve"], ["std"], [], { name: "sqrt" }),
   ];
   if (variant === "reciprocal") {
-    nodes.push(node("Reciprocal", ["std"], ["inv"], { name: "recip" }));
-    nodes.push(node("Mul", ["d", "inv"], ["n"], { name: "normalize" }));
+    nodes.push(makeNode("Reciprocal", ["std"], ["inv"], [], { name: "recip" }));
+    nodes.push(makeNode("Mul", ["d", "inv"], ["n"], [], { name: "normalize" }));
   } else {
-    nodes.push(node("Div", ["d", "std"], ["n"], { name: "normalize" }));
+    nodes.push(makeNode("Div", ["d", "std"], ["n"], [], { name: "normalize" }));
   }
   if (affine) {
-    nodes.push(node("Mul", ["gamma", "n"], ["g"], { name: "scale" }));
-    nodes.push(node("Add", ["g", "beta"], ["y"], { name: "shift" }));
+    nodes.push(makeNode("Mul", ["gamma", "n"], ["g"], [], { name: "scale" }));
+    nodes.push(makeNode("Add", ["g", "beta"], ["y"], [], { name: "shift" }));
   } else {
-    nodes.push(node("Identity", ["n"], ["y"], { name: "out" }));
+    nodes.push(makeNode("Identity", ["n"], ["y"], [], { name: "out" }));
   }
   return model(
-    graph({
-      nodes,
-      inputs: [floatInfo("x", ["N", 3, 8])],
-      outputs: [floatInfo("y", ["N", 3, 8])],
-      initializers: [
+    makeGraph({
+      node: nodes,
+      input: [floatInfo("x", ["N", 3, 8])],
+      output: [floatInfo("y", ["N", 3, 8])],
+      initializer: [
         floatInit("two", [2], []),
         floatInit("eps", [1e-5], []),
         floatInit("gamma", [...randomFloats(8, 2)], [8]),

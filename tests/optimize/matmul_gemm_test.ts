@@ -10,30 +10,28 @@ import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import {
   floatInfo,
   floatInit,
-  graph,
   int64Init,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomFloats,
   randomTensor,
 } from "./_passes_helpers.ts";
+import { intAttr, intsAttr, makeGraph, makeNode } from "../../pipeline/load/build.ts";
 
 Deno.test("matmul-add-to-gemm: a 2-D MatMul + bias becomes Gemm; 3-D and widening ones stay", async () => {
-  const m = model(graph({
-    nodes: [
-      node("MatMul", ["a", "W"], ["mm"], { name: "mm2d" }),
-      node("Add", ["b", "mm"], ["y"], { name: "add2d" }),
-      node("MatMul", ["a3", "W"], ["mm3"], { name: "mm3d" }),
-      node("Add", ["mm3", "b"], ["y3"], { name: "add3d" }),
-      node("MatMul", ["a", "W"], ["mmw"], { name: "mm_wide" }),
-      node("Add", ["mmw", "wide"], ["yw"], { name: "add_wide" }), // [2, 1, 4] widens to 3-D
+  const m = model(makeGraph({
+    node: [
+      makeNode("MatMul", ["a", "W"], ["mm"], [], { name: "mm2d" }),
+      makeNode("Add", ["b", "mm"], ["y"], [], { name: "add2d" }),
+      makeNode("MatMul", ["a3", "W"], ["mm3"], [], { name: "mm3d" }),
+      makeNode("Add", ["mm3", "b"], ["y3"], [], { name: "add3d" }),
+      makeNode("MatMul", ["a", "W"], ["mmw"], [], { name: "mm_wide" }),
+      makeNode("Add", ["mmw", "wide"], ["yw"], [], { name: "add_wide" }), // [2, 1, 4] widens to 3-D
     ],
-    inputs: [floatInfo("a", ["M", 3]), floatInfo("a3", [2, 5, 3])],
-    outputs: [floatInfo("y"), floatInfo("y3"), floatInfo("yw")],
-    initializers: [
+    input: [floatInfo("a", ["M", 3]), floatInfo("a3", [2, 5, 3])],
+    output: [floatInfo("y"), floatInfo("y3"), floatInfo("yw")],
+    initializer: [
       floatInit("W", [...randomFloats(12, 4)], [3, 4]),
       floatInit("b", [1, 2, 3, 4], [4]),
       floatInit("wide", [...randomFloats(8, 5)], [2, 1, 4]),
@@ -51,15 +49,15 @@ Deno.test("matmul-add-to-gemm: a 2-D MatMul + bias becomes Gemm; 3-D and widenin
 });
 
 Deno.test("reshape-gemm-to-matmul: flatten → Gemm(transB) → unflatten becomes MatMul + Add", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Reshape", ["x", "flat"], ["x2"], { name: "flatten" }),
-      node("Gemm", ["x2", "W", "b"], ["g"], { name: "linear", attrs: [intsAttr("transB", 1)] }),
-      node("Reshape", ["g", "back"], ["y"], { name: "unflatten" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Reshape", ["x", "flat"], ["x2"], [], { name: "flatten" }),
+      makeNode("Gemm", ["x2", "W", "b"], ["g"], [intAttr("transB", 1)], { name: "linear" }),
+      makeNode("Reshape", ["g", "back"], ["y"], [], { name: "unflatten" }),
     ],
-    inputs: [floatInfo("x", [7, "N", 8])],
-    outputs: [floatInfo("y")],
-    initializers: [
+    input: [floatInfo("x", [7, "N", 8])],
+    output: [floatInfo("y")],
+    initializer: [
       int64Init("flat", [-1, 8], [2]),
       int64Init("back", [7, -1, 6], [3]),
       floatInit("W", [...randomFloats(48, 6)], [6, 8]),
@@ -80,15 +78,15 @@ Deno.test("reshape-gemm-to-matmul: flatten → Gemm(transB) → unflatten become
 });
 
 Deno.test("reshape-gemm-to-matmul: a reshape that does not restore the leading dims stays", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Reshape", ["x", "flat"], ["x2"], { name: "flatten" }),
-      node("Gemm", ["x2", "W"], ["g"], { name: "linear" }),
-      node("Reshape", ["g", "back"], ["y"], { name: "unflatten" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Reshape", ["x", "flat"], ["x2"], [], { name: "flatten" }),
+      makeNode("Gemm", ["x2", "W"], ["g"], [], { name: "linear" }),
+      makeNode("Reshape", ["g", "back"], ["y"], [], { name: "unflatten" }),
     ],
-    inputs: [floatInfo("x", [2, 3, 4])],
-    outputs: [floatInfo("y")],
-    initializers: [
+    input: [floatInfo("x", [2, 3, 4])],
+    output: [floatInfo("y")],
+    initializer: [
       int64Init("flat", [-1, 4], [2]),
       int64Init("back", [3, 2, 5], [3]),
       floatInit("W", [...randomFloats(20, 6)], [4, 5]),
@@ -99,16 +97,16 @@ Deno.test("reshape-gemm-to-matmul: a reshape that does not restore the leading d
 });
 
 Deno.test("matmul-transpose-fusion: Transposes and scalar scales fold into FusedMatMul", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Transpose", ["a"], ["at"], { name: "ta", attrs: [intsAttr("perm", [0, 2, 1])] }),
-      node("Div", ["b", "two"], ["bs"], { name: "scale_b" }),
-      node("MatMul", ["at", "bs"], ["mm"], { name: "mm" }),
-      node("Mul", ["mm", "three"], ["y"], { name: "scale_out" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Transpose", ["a"], ["at"], [intsAttr("perm", [0, 2, 1])], { name: "ta" }),
+      makeNode("Div", ["b", "two"], ["bs"], [], { name: "scale_b" }),
+      makeNode("MatMul", ["at", "bs"], ["mm"], [], { name: "mm" }),
+      makeNode("Mul", ["mm", "three"], ["y"], [], { name: "scale_out" }),
     ],
-    inputs: [floatInfo("a", [2, 4, 3]), floatInfo("b", [2, 4, 5])],
-    outputs: [floatInfo("y")],
-    initializers: [floatInit("two", [2], []), floatInit("three", [3], [1])],
+    input: [floatInfo("a", [2, 4, 3]), floatInfo("b", [2, 4, 5])],
+    output: [floatInfo("y")],
+    initializer: [floatInit("two", [2], []), floatInit("three", [3], [1])],
   }));
   const { model: out, report } = await optimizeAndCompare(m, {
     passes: ["matmul-transpose-fusion"],
@@ -126,17 +124,14 @@ Deno.test("matmul-transpose-fusion: Transposes and scalar scales fold into Fused
 });
 
 Deno.test("matmul-transpose-fusion: a plain MatMul or a batch-moving Transpose is left alone", async () => {
-  const m = model(graph({
-    nodes: [
-      node("MatMul", ["a", "b"], ["y1"], { name: "plain" }),
-      node("Transpose", ["a"], ["at"], {
-        name: "batch_move",
-        attrs: [intsAttr("perm", [1, 0, 2])],
-      }),
-      node("MatMul", ["at", "b2"], ["y2"], { name: "mm" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("MatMul", ["a", "b"], ["y1"], [], { name: "plain" }),
+      makeNode("Transpose", ["a"], ["at"], [intsAttr("perm", [1, 0, 2])], { name: "batch_move" }),
+      makeNode("MatMul", ["at", "b2"], ["y2"], [], { name: "mm" }),
     ],
-    inputs: [floatInfo("a", [2, 2, 4]), floatInfo("b", [2, 4, 3]), floatInfo("b2", [4, 3])],
-    outputs: [floatInfo("y1"), floatInfo("y2")],
+    input: [floatInfo("a", [2, 2, 4]), floatInfo("b", [2, 4, 3]), floatInfo("b2", [4, 3])],
+    output: [floatInfo("y1"), floatInfo("y2")],
   }));
   const { report } = await optimizeModel(m, { passes: ["matmul-transpose-fusion"] });
   assert.equal(report.passes[0].changedRuns, 0);

@@ -2,35 +2,32 @@ import assert from "node:assert/strict";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import {
   floatInfo,
-  graph,
   int64Init,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomTensor,
-  stringAttr,
 } from "./_passes_helpers.ts";
+import { intAttr, intsAttr, makeGraph, makeNode, stringAttr } from "../../pipeline/load/build.ts";
 
 const PASSES = ["noop-elimination", "identity-elimination", "dead-node-elimination"];
 
 Deno.test("noop-elimination: removes no-op Dropout, Cast, Transpose, Reshape, Expand, Concat, Pad, Slice", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Dropout", ["x", "ratio"], ["a"], { name: "dropout" }),
-      node("Cast", ["a"], ["b"], { name: "cast", attrs: [intsAttr("to", 1)] }),
-      node("Transpose", ["b"], ["c"], { name: "transpose", attrs: [intsAttr("perm", [0, 1, 2])] }),
-      node("Reshape", ["c", "same"], ["d"], { name: "reshape" }), // [0, 3, -1] on [N, 3, 4]
-      node("Expand", ["d", "ones"], ["e"], { name: "expand" }),
-      node("Concat", ["e"], ["f"], { name: "concat", attrs: [intsAttr("axis", 1)] }),
-      node("Pad", ["f", "zeros"], ["g"], { name: "pad", attrs: [stringAttr("mode", "constant")] }),
-      node("Slice", ["g", "starts", "ends", "axes"], ["h"], { name: "slice" }),
-      node("Relu", ["h"], ["y"], { name: "relu" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Dropout", ["x", "ratio"], ["a"], [], { name: "dropout" }),
+      makeNode("Cast", ["a"], ["b"], [intAttr("to", 1)], { name: "cast" }),
+      makeNode("Transpose", ["b"], ["c"], [intsAttr("perm", [0, 1, 2])], { name: "transpose" }),
+      makeNode("Reshape", ["c", "same"], ["d"], [], { name: "reshape" }), // [0, 3, -1] on [N, 3, 4]
+      makeNode("Expand", ["d", "ones"], ["e"], [], { name: "expand" }),
+      makeNode("Concat", ["e"], ["f"], [intAttr("axis", 1)], { name: "concat" }),
+      makeNode("Pad", ["f", "zeros"], ["g"], [stringAttr("mode", "constant")], { name: "pad" }),
+      makeNode("Slice", ["g", "starts", "ends", "axes"], ["h"], [], { name: "slice" }),
+      makeNode("Relu", ["h"], ["y"], [], { name: "relu" }),
     ],
-    inputs: [floatInfo("x", ["N", 3, 4])],
-    outputs: [floatInfo("y", ["N", 3, 4])],
-    initializers: [
+    input: [floatInfo("x", ["N", 3, 4])],
+    output: [floatInfo("y", ["N", 3, 4])],
+    initializer: [
       {
         ...int64Init("ratio", [0], []),
         dataType: 1,
@@ -53,26 +50,25 @@ Deno.test("noop-elimination: removes no-op Dropout, Cast, Transpose, Reshape, Ex
 });
 
 Deno.test("noop-elimination: keeps nodes that change something", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Dropout", ["x"], ["a", "mask"], { name: "dropout_with_mask" }),
-      node("Cast", ["a"], ["b"], { name: "cast_to_double", attrs: [intsAttr("to", 11)] }),
-      node("Transpose", ["x"], ["c"], {
+  const m = model(makeGraph({
+    node: [
+      makeNode("Dropout", ["x"], ["a", "mask"], [], { name: "dropout_with_mask" }),
+      makeNode("Cast", ["a"], ["b"], [intAttr("to", 11)], { name: "cast_to_double" }),
+      makeNode("Transpose", ["x"], ["c"], [intsAttr("perm", [0, 2, 1])], {
         name: "real_transpose",
-        attrs: [intsAttr("perm", [0, 2, 1])],
       }),
-      node("Reshape", ["x", "flat"], ["d"], { name: "real_reshape" }),
-      node("Slice", ["x", "starts", "ends", "axes"], ["e"], { name: "real_slice" }),
+      makeNode("Reshape", ["x", "flat"], ["d"], [], { name: "real_reshape" }),
+      makeNode("Slice", ["x", "starts", "ends", "axes"], ["e"], [], { name: "real_slice" }),
     ],
-    inputs: [floatInfo("x", [2, 3, 4])],
-    outputs: [
+    input: [floatInfo("x", [2, 3, 4])],
+    output: [
       { ...floatInfo("b"), type: { tensorType: { elemType: 11 } } },
       { ...floatInfo("mask"), type: { tensorType: { elemType: 9 } } },
       floatInfo("c"),
       floatInfo("d"),
       floatInfo("e"),
     ],
-    initializers: [
+    initializer: [
       int64Init("flat", [2, -1], [2]),
       int64Init("starts", [1], [1]),
       int64Init("ends", [4], [1]),
@@ -87,11 +83,13 @@ Deno.test("noop-elimination: keeps nodes that change something", async () => {
 });
 
 Deno.test("noop-elimination: a no-op writing a graph output from a graph input stays an Identity", async () => {
-  const m = model(graph({
-    nodes: [node("Cast", ["x"], ["y"], { name: "cast", attrs: [intsAttr("to", 1)] })],
-    inputs: [floatInfo("x", [2])],
-    outputs: [floatInfo("y", [2])],
-  }));
+  const m = model(
+    makeGraph({
+      node: [makeNode("Cast", ["x"], ["y"], [intAttr("to", 1)], { name: "cast" })],
+      input: [floatInfo("x", [2])],
+      output: [floatInfo("y", [2])],
+    }),
+  );
   const { model: out } = await optimizeAndCompare(m, { passes: PASSES }, {
     x: new Tensor("float32", Float32Array.of(1.5, -2), [2]),
   });

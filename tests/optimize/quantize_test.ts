@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { checkModel } from "../../pipeline/check/checker.ts";
 import { ConfigError } from "../../pipeline/errors.ts";
 import type { Model } from "../../pipeline/load/ir.ts";
+import { floatAttr, intAttr, intsAttr, makeGraph, makeNode } from "../../pipeline/load/build.ts";
 import { loadModel } from "../../pipeline/load/load.ts";
 import { parsePipeline } from "../../pipeline/config.ts";
 import { runPipeline } from "../../pipeline/runner.ts";
@@ -30,15 +31,7 @@ import {
 import { decodeValueFile } from "../../pipeline/load/tensor_proto.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { roundHalfEven } from "../../ops/quantize.ts";
-import {
-  floatInfo,
-  floatInit,
-  graph,
-  intsAttr,
-  model as makeModel,
-  node,
-  ROOT,
-} from "../pipeline/_helpers.ts";
+import { floatInfo, floatInit, model as suiteModel, ROOT } from "../pipeline/_helpers.ts";
 import {
   argmax,
   exists,
@@ -163,12 +156,14 @@ Deno.test("RangeCollector: min/max and a percentile that ignores outliers", () =
 /** X [2, 8] → MatMul W [8, 6] → Y. */
 function matmulModel(): Model {
   const w = randomValues(48, 11);
-  return makeModel(graph({
-    nodes: [node("MatMul", ["X", "W"], ["Y"], { name: "mm" })],
-    inputs: [floatInfo("X", [2, 8])],
-    outputs: [floatInfo("Y", [2, 6])],
-    initializers: [floatInit("W", w, [8, 6])],
-  }));
+  return suiteModel(
+    makeGraph({
+      node: [makeNode("MatMul", ["X", "W"], ["Y"], [], { name: "mm" })],
+      input: [floatInfo("X", [2, 8])],
+      output: [floatInfo("Y", [2, 6])],
+      initializer: [floatInit("W", w, [8, 6])],
+    }),
+  );
 }
 
 Deno.test("dynamic: MatMul computes exactly DynamicQuantizeLinear → MatMulInteger → Cast → Mul", async () => {
@@ -217,31 +212,28 @@ Deno.test("dynamic: MatMul computes exactly DynamicQuantizeLinear → MatMulInte
 
 /** X [1, 3, 6, 6] → Conv(pads 1) → Relu → Flatten → Gemm(transB, alpha, beta) → Y [1, 5]. */
 function convGemmModel(opset = 13): Model {
-  return makeModel(
-    graph({
-      nodes: [
-        node("Conv", ["X", "CW", "CB"], ["c"], {
-          name: "conv",
-          attrs: [intsAttr("pads", [1, 1, 1, 1]), intsAttr("kernel_shape", [3, 3])],
-        }),
-        node("Relu", ["c"], ["r"], { name: "relu" }),
-        node("Conv", ["r", "DW"], ["d"], {
-          name: "depthwise",
-          attrs: [intsAttr("group", 4), intsAttr("kernel_shape", [3, 3])],
-        }),
-        node("Flatten", ["d"], ["f"], { name: "flatten" }),
-        node("Gemm", ["f", "GW", "GC"], ["Y"], {
-          name: "gemm",
-          attrs: [
-            intsAttr("transB", 1),
-            { ...intsAttr("alpha", []), type: "FLOAT", f: 0.5 },
-            { ...intsAttr("beta", []), type: "FLOAT", f: 2 },
-          ],
-        }),
+  return suiteModel(
+    makeGraph({
+      node: [
+        makeNode("Conv", ["X", "CW", "CB"], ["c"], [
+          intsAttr("pads", [1, 1, 1, 1]),
+          intsAttr("kernel_shape", [3, 3]),
+        ], { name: "conv" }),
+        makeNode("Relu", ["c"], ["r"], [], { name: "relu" }),
+        makeNode("Conv", ["r", "DW"], ["d"], [
+          intAttr("group", 4),
+          intsAttr("kernel_shape", [3, 3]),
+        ], { name: "depthwise" }),
+        makeNode("Flatten", ["d"], ["f"], [], { name: "flatten" }),
+        makeNode("Gemm", ["f", "GW", "GC"], ["Y"], [
+          intAttr("transB", 1),
+          floatAttr("alpha", 0.5),
+          floatAttr("beta", 2),
+        ], { name: "gemm" }),
       ],
-      inputs: [floatInfo("X", [1, 3, 6, 6])],
-      outputs: [floatInfo("Y", [1, 5])],
-      initializers: [
+      input: [floatInfo("X", [1, 3, 6, 6])],
+      output: [floatInfo("Y", [1, 5])],
+      initializer: [
         floatInit("CW", randomValues(4 * 3 * 9, 21), [4, 3, 3, 3]),
         floatInit("CB", randomValues(4, 22), [4]),
         floatInit("DW", randomValues(4 * 9, 23).map((v, i) => v * (1 + (i % 9))), [4, 1, 3, 3]),
@@ -331,20 +323,18 @@ Deno.test("static: QDQ activations, per-channel int8 weights, int32 biases; idem
 });
 
 Deno.test("opset 12 → 13: Unsqueeze, Squeeze, Split, ReduceSum and Softmax keep their meaning", async () => {
-  const m = makeModel(
-    graph({
-      nodes: [
-        node("Unsqueeze", ["X"], ["u"], { attrs: [intsAttr("axes", [0])] }), // [1, 2, 3, 4]
-        node("Softmax", ["u"], ["s"], { attrs: [intsAttr("axis", 2)] }), // over dims 2..3
-        node("Squeeze", ["s"], ["q"], { attrs: [intsAttr("axes", [0])] }),
-        node("Split", ["q"], ["p1", "p2"], {
-          attrs: [intsAttr("axis", 2), intsAttr("split", [1, 3])],
-        }),
-        node("ReduceSum", ["p2"], ["Y"], { attrs: [intsAttr("axes", [2])] }),
-        node("LogSoftmax", ["q"], ["Z"], { attrs: [intsAttr("axis", 2)] }), // last axis
+  const m = suiteModel(
+    makeGraph({
+      node: [
+        makeNode("Unsqueeze", ["X"], ["u"], [intsAttr("axes", [0])]), // [1, 2, 3, 4]
+        makeNode("Softmax", ["u"], ["s"], [intAttr("axis", 2)]), // over dims 2..3
+        makeNode("Squeeze", ["s"], ["q"], [intsAttr("axes", [0])]),
+        makeNode("Split", ["q"], ["p1", "p2"], [intAttr("axis", 2), intsAttr("split", [1, 3])]),
+        makeNode("ReduceSum", ["p2"], ["Y"], [intsAttr("axes", [2])]),
+        makeNode("LogSoftmax", ["q"], ["Z"], [intAttr("axis", 2)]), // last axis
       ],
-      inputs: [floatInfo("X", [2, 3, 4])],
-      outputs: [floatInfo("Y"), floatInfo("Z"), floatInfo("p1")],
+      input: [floatInfo("X", [2, 3, 4])],
+      output: [floatInfo("Y"), floatInfo("Z"), floatInfo("p1")],
     }),
     12,
   );
@@ -394,15 +384,15 @@ Deno.test("static on opset 12: the model is raised to 13 for per-channel weights
 
 Deno.test("quantization leaves alone what it cannot quantize", async () => {
   // MatMul of two activations, a weight that is also a graph input, an excluded node.
-  const m = makeModel(graph({
-    nodes: [
-      node("MatMul", ["A", "B"], ["ab"], { name: "act_act" }),
-      node("MatMul", ["ab", "W"], ["c"], { name: "fed_weight" }),
-      node("MatMul", ["c", "V"], ["Y"], { name: "excluded" }),
+  const m = suiteModel(makeGraph({
+    node: [
+      makeNode("MatMul", ["A", "B"], ["ab"], [], { name: "act_act" }),
+      makeNode("MatMul", ["ab", "W"], ["c"], [], { name: "fed_weight" }),
+      makeNode("MatMul", ["c", "V"], ["Y"], [], { name: "excluded" }),
     ],
-    inputs: [floatInfo("A", [2, 3]), floatInfo("B", [3, 4]), floatInfo("W", [4, 4])],
-    outputs: [floatInfo("Y", [2, 4])],
-    initializers: [
+    input: [floatInfo("A", [2, 3]), floatInfo("B", [3, 4]), floatInfo("W", [4, 4])],
+    output: [floatInfo("Y", [2, 4])],
+    initializer: [
       floatInit("W", randomValues(16, 41), [4, 4]),
       floatInit("V", randomValues(16, 42), [4, 4]),
     ],

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { tensorFromProto } from "../../pipeline/load/tensor_proto.ts";
 import type { Model } from "../../pipeline/load/ir.ts";
+import { intAttr, makeGraph, makeNode, makeValueInfo } from "../../pipeline/load/build.ts";
 import {
   assertClose,
   floatInfo,
-  graph,
   int64Init,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomTensor,
@@ -30,25 +28,24 @@ function targetOf(m: Model, reshape: string): number[] {
 
 /** x[N, 6, 8] → Reshape to Concat(N, 6, 8 / 2, 2): the exporter's head split. */
 function headSplit(): Model {
-  return model(graph({
-    nodes: [
-      node("Shape", ["x"], ["s"], { name: "shape" }),
-      node("Gather", ["s", "i0"], ["n"], { name: "g0", attrs: [intsAttr("axis", 0)] }),
-      node("Gather", ["s", "i1"], ["t"], { name: "g1", attrs: [intsAttr("axis", 0)] }),
-      node("Gather", ["s", "i2"], ["h"], { name: "g2", attrs: [intsAttr("axis", 0)] }),
-      node("Div", ["h", "two"], ["hd"], { name: "div" }),
-      node("Unsqueeze", ["n", "ax0"], ["un"], { name: "u0" }),
-      node("Unsqueeze", ["t", "ax0"], ["ut"], { name: "u1" }),
-      node("Unsqueeze", ["hd", "ax0"], ["uh"], { name: "u2" }),
-      node("Concat", ["un", "ut", "uh", "two_1d"], ["target"], {
+  return model(makeGraph({
+    node: [
+      makeNode("Shape", ["x"], ["s"], [], { name: "shape" }),
+      makeNode("Gather", ["s", "i0"], ["n"], [intAttr("axis", 0)], { name: "g0" }),
+      makeNode("Gather", ["s", "i1"], ["t"], [intAttr("axis", 0)], { name: "g1" }),
+      makeNode("Gather", ["s", "i2"], ["h"], [intAttr("axis", 0)], { name: "g2" }),
+      makeNode("Div", ["h", "two"], ["hd"], [], { name: "div" }),
+      makeNode("Unsqueeze", ["n", "ax0"], ["un"], [], { name: "u0" }),
+      makeNode("Unsqueeze", ["t", "ax0"], ["ut"], [], { name: "u1" }),
+      makeNode("Unsqueeze", ["hd", "ax0"], ["uh"], [], { name: "u2" }),
+      makeNode("Concat", ["un", "ut", "uh", "two_1d"], ["target"], [intAttr("axis", 0)], {
         name: "concat",
-        attrs: [intsAttr("axis", 0)],
       }),
-      node("Reshape", ["x", "target"], ["y"], { name: "reshape" }),
+      makeNode("Reshape", ["x", "target"], ["y"], [], { name: "reshape" }),
     ],
-    inputs: [floatInfo("x", ["N", 6, 8])],
-    outputs: [floatInfo("y", ["N", 6, 4, 2])],
-    initializers: [
+    input: [floatInfo("x", ["N", 6, 8])],
+    output: [floatInfo("y", ["N", 6, 4, 2])],
+    initializer: [
       int64Init("i0", [0], []),
       int64Init("i1", [1], []),
       int64Init("i2", [2], []),
@@ -56,13 +53,7 @@ function headSplit(): Model {
       int64Init("two_1d", [2], [1]),
       int64Init("ax0", [0], [1]),
     ],
-    // An exporter's value_info recorded with batch 1: it must not be trusted.
-    valueInfo: [{
-      name: "s",
-      type: { tensorType: { elemType: 7, shape: [{ dimValue: 3 }] } },
-      docString: "",
-      metadataProps: [],
-    }, floatInfo("y_unused", [1, 6, 4, 2])],
+    valueInfo: [makeValueInfo("s", "int64", [3]), floatInfo("y_unused", [1, 6, 4, 2])],
   }));
 }
 
@@ -81,22 +72,22 @@ Deno.test("shape-folding: a head split keeps the batch dynamic with a 0 in the t
 
 Deno.test("shape-folding: one unknown element becomes -1, known ones become constants", async () => {
   // y = Reshape(x[N, 6, 8], Concat(N * 6, 8)); z = x + Shape(x)[2] (static: 8).
-  const m = model(graph({
-    nodes: [
-      node("Shape", ["x"], ["s"], { name: "shape" }),
-      node("Gather", ["s", "i0"], ["n"], { name: "g0", attrs: [intsAttr("axis", 0)] }),
-      node("Gather", ["s", "i2"], ["h"], { name: "g2", attrs: [intsAttr("axis", 0)] }),
-      node("Mul", ["n", "six"], ["rows"], { name: "mul" }),
-      node("Unsqueeze", ["rows", "ax0"], ["ur"], { name: "u0" }),
-      node("Unsqueeze", ["h", "ax0"], ["uh"], { name: "u1" }),
-      node("Concat", ["ur", "uh"], ["target"], { name: "concat", attrs: [intsAttr("axis", 0)] }),
-      node("Reshape", ["x", "target"], ["y"], { name: "reshape" }),
-      node("Cast", ["h"], ["hf"], { name: "cast", attrs: [intsAttr("to", 1)] }),
-      node("Add", ["x", "hf"], ["z"], { name: "add" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Shape", ["x"], ["s"], [], { name: "shape" }),
+      makeNode("Gather", ["s", "i0"], ["n"], [intAttr("axis", 0)], { name: "g0" }),
+      makeNode("Gather", ["s", "i2"], ["h"], [intAttr("axis", 0)], { name: "g2" }),
+      makeNode("Mul", ["n", "six"], ["rows"], [], { name: "mul" }),
+      makeNode("Unsqueeze", ["rows", "ax0"], ["ur"], [], { name: "u0" }),
+      makeNode("Unsqueeze", ["h", "ax0"], ["uh"], [], { name: "u1" }),
+      makeNode("Concat", ["ur", "uh"], ["target"], [intAttr("axis", 0)], { name: "concat" }),
+      makeNode("Reshape", ["x", "target"], ["y"], [], { name: "reshape" }),
+      makeNode("Cast", ["h"], ["hf"], [intAttr("to", 1)], { name: "cast" }),
+      makeNode("Add", ["x", "hf"], ["z"], [], { name: "add" }),
     ],
-    inputs: [floatInfo("x", ["N", 6, 8])],
-    outputs: [floatInfo("y"), floatInfo("z")],
-    initializers: [
+    input: [floatInfo("x", ["N", 6, 8])],
+    output: [floatInfo("y"), floatInfo("z")],
+    initializer: [
       int64Init("i0", [0], []),
       int64Init("i2", [2], []),
       int64Init("six", [6], []),
@@ -115,15 +106,15 @@ Deno.test("shape-folding: one unknown element becomes -1, known ones become cons
 
 Deno.test("shape-folding: a fully dynamic target is left alone", async () => {
   // Reshape(x[N, M], Concat(M, N)) has two unknowns: nothing can be written.
-  const m = model(graph({
-    nodes: [
-      node("Shape", ["x"], ["s"], { name: "shape" }),
-      node("Gather", ["s", "rev"], ["target"], { name: "g", attrs: [intsAttr("axis", 0)] }),
-      node("Reshape", ["x", "target"], ["y"], { name: "reshape" }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Shape", ["x"], ["s"], [], { name: "shape" }),
+      makeNode("Gather", ["s", "rev"], ["target"], [intAttr("axis", 0)], { name: "g" }),
+      makeNode("Reshape", ["x", "target"], ["y"], [], { name: "reshape" }),
     ],
-    inputs: [floatInfo("x", ["N", "M"])],
-    outputs: [floatInfo("y")],
-    initializers: [int64Init("rev", [1, 0], [2])],
+    input: [floatInfo("x", ["N", "M"])],
+    output: [floatInfo("y")],
+    initializer: [int64Init("rev", [1, 0], [2])],
   }));
   const { model: out, report } = await optimizeAndCompare(m, { passes: CLEANUP }, {
     x: randomTensor([2, 3]),

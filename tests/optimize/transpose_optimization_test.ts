@@ -3,30 +3,28 @@ import { optimizeModel } from "../../pipeline/optimize/mod.ts";
 import {
   floatInfo,
   floatInit,
-  graph,
   int64Init,
-  intsAttr,
   model,
-  node,
   opCounts,
   optimizeAndCompare,
   randomFloats,
   randomTensor,
 } from "./_passes_helpers.ts";
+import { intAttr, intsAttr, makeGraph, makeNode } from "../../pipeline/load/build.ts";
 
 const PASSES = ["transpose-optimization", "identity-elimination", "dead-node-elimination"];
 
 Deno.test("transpose-optimization: consecutive Transposes merge or cancel", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Transpose", ["x"], ["t1"], { name: "t1", attrs: [intsAttr("perm", [1, 2, 0])] }),
-      node("Transpose", ["t1"], ["t2"], { name: "t2", attrs: [intsAttr("perm", [2, 0, 1])] }),
-      node("Relu", ["t2"], ["y1"], { name: "relu" }), // t2∘t1 is the identity
-      node("Transpose", ["x"], ["u1"], { name: "u1", attrs: [intsAttr("perm", [1, 0, 2])] }),
-      node("Transpose", ["u1"], ["y2"], { name: "u2", attrs: [intsAttr("perm", [0, 2, 1])] }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Transpose", ["x"], ["t1"], [intsAttr("perm", [1, 2, 0])], { name: "t1" }),
+      makeNode("Transpose", ["t1"], ["t2"], [intsAttr("perm", [2, 0, 1])], { name: "t2" }),
+      makeNode("Relu", ["t2"], ["y1"], [], { name: "relu" }), // t2∘t1 is the identity
+      makeNode("Transpose", ["x"], ["u1"], [intsAttr("perm", [1, 0, 2])], { name: "u1" }),
+      makeNode("Transpose", ["u1"], ["y2"], [intsAttr("perm", [0, 2, 1])], { name: "u2" }),
     ],
-    inputs: [floatInfo("x", [2, 3, 4])],
-    outputs: [floatInfo("y1"), floatInfo("y2")],
+    input: [floatInfo("x", [2, 3, 4])],
+    output: [floatInfo("y1"), floatInfo("y2")],
   }));
   const { model: out } = await optimizeAndCompare(m, { passes: PASSES }, {
     x: randomTensor([2, 3, 4]),
@@ -39,14 +37,14 @@ Deno.test("transpose-optimization: consecutive Transposes merge or cancel", asyn
 });
 
 Deno.test("transpose-optimization: a [1, 0] Transpose is absorbed by Gemm", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Transpose", ["a"], ["at"], { name: "ta", attrs: [intsAttr("perm", [1, 0])] }),
-      node("Transpose", ["b"], ["bt"], { name: "tb", attrs: [intsAttr("perm", [1, 0])] }),
-      node("Gemm", ["at", "bt"], ["y"], { name: "gemm", attrs: [intsAttr("transB", 1)] }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Transpose", ["a"], ["at"], [intsAttr("perm", [1, 0])], { name: "ta" }),
+      makeNode("Transpose", ["b"], ["bt"], [intsAttr("perm", [1, 0])], { name: "tb" }),
+      makeNode("Gemm", ["at", "bt"], ["y"], [intAttr("transB", 1)], { name: "gemm" }),
     ],
-    inputs: [floatInfo("a", [3, 2]), floatInfo("b", [3, 4])],
-    outputs: [floatInfo("y")],
+    input: [floatInfo("a", [3, 2]), floatInfo("b", [3, 4])],
+    output: [floatInfo("y")],
   }));
   const { model: out } = await optimizeAndCompare(m, { passes: PASSES }, {
     a: randomTensor([3, 2]),
@@ -59,21 +57,21 @@ Deno.test("transpose-optimization: a [1, 0] Transpose is absorbed by Gemm", asyn
 
 Deno.test("transpose-optimization: a Transpose sinks through elementwise, MatMul and Slice to cancel", async () => {
   // The sequence-first layout of PyTorch attention: x[B, S, E] → [S, B, E] → ... → back.
-  const m = model(graph({
-    nodes: [
-      node("Transpose", ["x"], ["xt"], { name: "to_sbe", attrs: [intsAttr("perm", [1, 0, 2])] }),
-      node("MatMul", ["xt", "W"], ["h"], { name: "proj" }),
-      node("Add", ["bias", "h"], ["hb"], { name: "bias" }),
-      node("Mul", ["hb", "per_pos"], ["hm"], { name: "per_pos" }), // [S, 1, 1]: transposed too
-      node("Relu", ["hm"], ["r"], { name: "relu" }),
-      node("Slice", ["r", "s0", "e0", "ax"], ["q"], { name: "slice_q" }),
-      node("Slice", ["r", "s1", "e1", "ax"], ["k"], { name: "slice_k" }),
-      node("Transpose", ["q"], ["yq"], { name: "q_back", attrs: [intsAttr("perm", [1, 0, 2])] }),
-      node("Transpose", ["k"], ["yk"], { name: "k_back", attrs: [intsAttr("perm", [1, 2, 0])] }),
+  const m = model(makeGraph({
+    node: [
+      makeNode("Transpose", ["x"], ["xt"], [intsAttr("perm", [1, 0, 2])], { name: "to_sbe" }),
+      makeNode("MatMul", ["xt", "W"], ["h"], [], { name: "proj" }),
+      makeNode("Add", ["bias", "h"], ["hb"], [], { name: "bias" }),
+      makeNode("Mul", ["hb", "per_pos"], ["hm"], [], { name: "per_pos" }), // [S, 1, 1]: transposed too
+      makeNode("Relu", ["hm"], ["r"], [], { name: "relu" }),
+      makeNode("Slice", ["r", "s0", "e0", "ax"], ["q"], [], { name: "slice_q" }),
+      makeNode("Slice", ["r", "s1", "e1", "ax"], ["k"], [], { name: "slice_k" }),
+      makeNode("Transpose", ["q"], ["yq"], [intsAttr("perm", [1, 0, 2])], { name: "q_back" }),
+      makeNode("Transpose", ["k"], ["yk"], [intsAttr("perm", [1, 2, 0])], { name: "k_back" }),
     ],
-    inputs: [floatInfo("x", ["B", 5, 4])],
-    outputs: [floatInfo("yq"), floatInfo("yk")],
-    initializers: [
+    input: [floatInfo("x", ["B", 5, 4])],
+    output: [floatInfo("yq"), floatInfo("yk")],
+    initializer: [
       floatInit("W", [...randomFloats(24, 3)], [4, 6]),
       floatInit("bias", [...randomFloats(6, 4)], [6]),
       floatInit("per_pos", [...randomFloats(5, 5)], [5, 1, 1]),
@@ -99,17 +97,17 @@ Deno.test("transpose-optimization: a Transpose sinks through elementwise, MatMul
 });
 
 Deno.test("transpose-optimization: a Transpose that cannot reach another one stays", async () => {
-  const m = model(graph({
-    nodes: [
-      node("Transpose", ["x"], ["xt"], { name: "t", attrs: [intsAttr("perm", [1, 0, 2])] }),
-      node("Relu", ["xt"], ["r"], { name: "relu" }),
-      node("ReduceSum", ["r", "axes"], ["y"], { name: "sum" }),
-      node("Transpose", ["x"], ["x2"], { name: "t2", attrs: [intsAttr("perm", [1, 0, 2])] }),
-      node("Add", ["x2", "x"], ["z"], { name: "add" }), // the other operand is not transposed
+  const m = model(makeGraph({
+    node: [
+      makeNode("Transpose", ["x"], ["xt"], [intsAttr("perm", [1, 0, 2])], { name: "t" }),
+      makeNode("Relu", ["xt"], ["r"], [], { name: "relu" }),
+      makeNode("ReduceSum", ["r", "axes"], ["y"], [], { name: "sum" }),
+      makeNode("Transpose", ["x"], ["x2"], [intsAttr("perm", [1, 0, 2])], { name: "t2" }),
+      makeNode("Add", ["x2", "x"], ["z"], [], { name: "add" }), // the other operand is not transposed
     ],
-    inputs: [floatInfo("x", [3, 3, 2])],
-    outputs: [floatInfo("y"), floatInfo("z")],
-    initializers: [int64Init("axes", [0], [1])],
+    input: [floatInfo("x", [3, 3, 2])],
+    output: [floatInfo("y"), floatInfo("z")],
+    initializer: [int64Init("axes", [0], [1])],
   }));
   const { report } = await optimizeModel(m, { passes: ["transpose-optimization"] });
   assert.equal(report.passes[0].changedRuns, 0);

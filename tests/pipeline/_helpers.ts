@@ -1,5 +1,6 @@
 /**
- * Helpers for the pipeline tests: small models built from the IR, a temporary folder holding
+ * Helpers for the pipeline tests: the suite's model defaults on top of `pipeline/load/build.ts`
+ * (IR 8, opset 13, float32 values and initializers), a temporary folder holding
  * the example CNN with its input and reference, and a captured in-process runner.
  *
  * @module
@@ -7,16 +8,9 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type {
-  Attribute,
-  Graph,
-  Model,
-  Node,
-  TensorProto,
-  ValueInfo,
-} from "../../pipeline/load/ir.ts";
+import type { Graph, Model, TensorProto, ValueInfo } from "../../pipeline/load/ir.ts";
+import { makeModel, makeTensorProto, makeValueInfo } from "../../pipeline/load/build.ts";
 import { encodeModel } from "../../pipeline/load/proto.ts";
-import { tensorToProto } from "../../pipeline/load/tensor_proto.ts";
 import { parsePipeline, type PipelineConfig } from "../../pipeline/config.ts";
 import { type RunnerOptions, runPipeline } from "../../pipeline/runner.ts";
 import type { PipelineReport } from "../../pipeline/stages/report.ts";
@@ -42,112 +36,23 @@ export function exists(path: string): boolean {
   }
 }
 
-/** An attribute of type INT or INTS. */
-export function intsAttr(name: string, values: number[] | number): Attribute {
-  const list = typeof values === "number" ? [] : values.map(BigInt);
-  return {
-    name,
-    refAttrName: "",
-    docString: "",
-    type: typeof values === "number" ? "INT" : "INTS",
-    f: 0,
-    i: typeof values === "number" ? BigInt(values) : 0n,
-    s: new Uint8Array(0),
-    floats: [],
-    ints: list,
-    strings: [],
-    tensors: [],
-    graphs: [],
-    sparseTensors: [],
-    typeProtos: [],
-  };
-}
-
-/** A GRAPH attribute. */
-export function graphAttr(name: string, g: Graph): Attribute {
-  return { ...intsAttr(name, []), type: "GRAPH", g };
-}
-
-/** A node of the default domain. */
-export function node(
-  opType: string,
-  input: string[],
-  output: string[],
-  options: { name?: string; attrs?: Attribute[]; domain?: string } = {},
-): Node {
-  return {
-    input,
-    output,
-    name: options.name ?? "",
-    opType,
-    domain: options.domain ?? "",
-    overload: "",
-    attribute: options.attrs ?? [],
-    docString: "",
-    metadataProps: [],
-    deviceConfigurations: [],
-  };
-}
-
 /** A float32 value info with a shape (numbers and symbols). */
 export function floatInfo(name: string, shape?: (number | string)[]): ValueInfo {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: 1,
-        shape: shape?.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
-      },
-    },
-    docString: "",
-    metadataProps: [],
-  };
+  return makeValueInfo(name, "float32", shape);
 }
 
 /** A float32 initializer. */
 export function floatInit(name: string, values: number[], dims: number[]): TensorProto {
-  return tensorToProto(new Tensor("float32", Float32Array.from(values), dims), name);
+  return makeTensorProto(new Tensor("float32", Float32Array.from(values), dims), name);
 }
 
-/** A graph from parts. */
-export function graph(parts: {
-  nodes: Node[];
-  inputs: ValueInfo[];
-  outputs: ValueInfo[];
-  initializers?: TensorProto[];
-  valueInfo?: ValueInfo[];
-  name?: string;
-}): Graph {
-  return {
-    node: parts.nodes,
-    name: parts.name ?? "g",
-    initializer: parts.initializers ?? [],
-    sparseInitializer: [],
-    docString: "",
-    input: parts.inputs,
-    output: parts.outputs,
-    valueInfo: parts.valueInfo ?? [],
-    quantizationAnnotation: [],
-    metadataProps: [],
-  };
-}
-
-/** A model of opset `opset` (default 13) around a graph. */
+/** A model of opset `opset` (default 13) around a graph, at IR version 8. */
 export function model(g: Graph, opset = 13): Model {
-  return {
+  return makeModel(g, {
     irVersion: 8,
-    opsetImport: [{ domain: "", version: opset }],
+    opsetImport: { "": opset },
     producerName: "pipeline-test",
-    producerVersion: "",
-    domain: "",
-    modelVersion: 0n,
-    docString: "",
-    graph: g,
-    metadataProps: [],
-    trainingInfo: [],
-    functions: [],
-    configuration: [],
-  };
+  });
 }
 
 /** A temporary folder with the example model (m.onnx), input (x.npy) and reference (y.npy). */

@@ -4,17 +4,8 @@ import { encodeModel } from "../../pipeline/load/proto.ts";
 import { readNpy } from "../../pipeline/io/npy.ts";
 import { buildTinyCnn, buildTinyCnnInput } from "../../examples/make_model.ts";
 import { main } from "../../pipeline/cli.ts";
-import {
-  EXAMPLE,
-  exampleDir,
-  exists,
-  floatInfo,
-  graph,
-  model,
-  node,
-  ROOT,
-  writeModel,
-} from "./_helpers.ts";
+import { EXAMPLE, exampleDir, exists, floatInfo, model, ROOT, writeModel } from "./_helpers.ts";
+import { makeGraph, makeNode } from "../../pipeline/load/build.ts";
 
 const CLI = join(ROOT, "pipeline/cli.ts");
 const PERMS = [
@@ -124,11 +115,13 @@ stages:
     await writeModel(
       dir,
       "u.onnx",
-      model(graph({
-        nodes: [node("FancyOp", ["x"], ["y"], { name: "fancy", domain: "" })],
-        inputs: [floatInfo("x", [1])],
-        outputs: [floatInfo("y", [1])],
-      })),
+      model(
+        makeGraph({
+          node: [makeNode("FancyOp", ["x"], ["y"], [], { name: "fancy", domain: "" })],
+          input: [floatInfo("x", [1])],
+          output: [floatInfo("y", [1])],
+        }),
+      ),
     );
     await Deno.writeTextFile(
       join(dir, "unsupported.yaml"),

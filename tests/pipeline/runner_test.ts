@@ -12,15 +12,14 @@ import {
   exampleDir,
   exists,
   floatInfo,
-  graph,
   listFiles,
   model,
-  node,
   parseIn,
   ROOT,
   runCaptured,
   writeModel,
 } from "./_helpers.ts";
+import { makeGraph, makeNode, makeValueInfo } from "../../pipeline/load/build.ts";
 
 const okChecker = () => ({ ok: true, findings: [] as Finding[] });
 
@@ -166,11 +165,13 @@ Deno.test("runner: an unsupported op gives exit code 3 naming the node", async (
     await writeModel(
       dir,
       "u.onnx",
-      model(graph({
-        nodes: [node("NoSuchOp", ["x"], ["y"], { name: "mystery" })],
-        inputs: [floatInfo("x", [2])],
-        outputs: [floatInfo("y", [2])],
-      })),
+      model(
+        makeGraph({
+          node: [makeNode("NoSuchOp", ["x"], ["y"], [], { name: "mystery" })],
+          input: [floatInfo("x", [2])],
+          output: [floatInfo("y", [2])],
+        }),
+      ),
     );
     const config = parseIn(dir, `model: u.onnx\nstages: [{run: {inputs: {x: {value: [1, 2]}}}}]\n`);
     const { report } = await runCaptured(config);
@@ -245,23 +246,18 @@ Deno.test("runner: random, inline JSON and image inputs reach the model as speci
     await writeModel(
       dir,
       "id.onnx",
-      model(graph({
-        nodes: [
-          node("Identity", ["img"], ["img_out"]),
-          node("Identity", ["ids"], ["ids_out"]),
-          node("Identity", ["noise"], ["noise_out"]),
+      model(makeGraph({
+        node: [
+          makeNode("Identity", ["img"], ["img_out"]),
+          makeNode("Identity", ["ids"], ["ids_out"]),
+          makeNode("Identity", ["noise"], ["noise_out"]),
         ],
-        inputs: [
+        input: [
           floatInfo("img", [1, 2, 4, "C"]),
-          {
-            name: "ids",
-            type: { tensorType: { elemType: 7, shape: [{ dimParam: "B" }, { dimValue: 2 }] } },
-            docString: "",
-            metadataProps: [],
-          },
+          makeValueInfo("ids", "int64", ["B", 2]),
           floatInfo("noise", ["B", 3]),
         ],
-        outputs: [floatInfo("img_out"), floatInfo("ids_out"), floatInfo("noise_out")],
+        output: [floatInfo("img_out"), floatInfo("ids_out"), floatInfo("noise_out")],
       })),
     );
     // A 4x2 RGB PNG whose pixel values are known.
@@ -337,11 +333,13 @@ Deno.test("runner: the real checker plugs into the check stage and fails a broke
     await writeModel(
       dir,
       "bad.onnx",
-      model(graph({
-        nodes: [node("Add", ["x", "ghost"], ["y"], { name: "add" })],
-        inputs: [floatInfo("x", [2])],
-        outputs: [floatInfo("y", [2])],
-      })),
+      model(
+        makeGraph({
+          node: [makeNode("Add", ["x", "ghost"], ["y"], [], { name: "add" })],
+          input: [floatInfo("x", [2])],
+          output: [floatInfo("y", [2])],
+        }),
+      ),
     );
     const config = parseIn(
       dir,

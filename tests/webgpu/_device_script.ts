@@ -1,5 +1,5 @@
 /**
- * Run as a subprocess by device_test.ts (so that losing the device or hiding the adapter
+ * Run as a subprocess by device_cases.ts (so that losing the device or hiding the adapter
  * cannot disturb other tests): `no-adapter` hides navigator.gpu, `lost` destroys the
  * device between two runs. Prints one JSON line with the run statistics and outputs.
  *

@@ -13,10 +13,14 @@ import { type DataType, dataTypeCode } from "../../pipeline/tensor/dtype.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { InferenceSession, type SessionOptions } from "../../pipeline/run/session.ts";
 import { allclose } from "../../pipeline/compare.ts";
-import { acquireGpu, type Gpu } from "../../pipeline/run/webgpu/device.ts";
+import { acquireGpu, closeGpu, type Gpu } from "../../pipeline/run/webgpu/device.ts";
 
 /** The process's GPU, or undefined (the caller skips with a printed reason). */
 export const gpu: Gpu | undefined = await acquireGpu();
+
+// `deno test` runs each test file in its own isolate: destroy this file's device before the
+// isolate is torn down, since tearing down a live device with its thread can crash drivers.
+globalThis.addEventListener("unload", () => closeGpu());
 
 /** Test options for GPU tests: skipped without an adapter; GPU handles outlive one test. */
 export function gpuTest(name: string, fn: () => Promise<void>): void {

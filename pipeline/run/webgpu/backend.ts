@@ -6,7 +6,7 @@
  */
 
 import type { Plan } from "../plan.ts";
-import { acquireGpu, noticeOnce } from "./device.ts";
+import { acquireGpu, noticeOnce, probeAdapter } from "./device.ts";
 import { GpuExecutor, type RunStats } from "./executor.ts";
 
 /**
@@ -18,11 +18,15 @@ export async function createGpuExecutor(
   plan: Plan,
   backend: "auto" | "webgpu",
 ): Promise<{ executor: GpuExecutor } | { reason: string }> {
+  if (backend === "auto") {
+    const adapter = await probeAdapter();
+    if (!adapter) return { reason: "no WebGPU adapter" };
+    if (adapter.isFallbackAdapter) {
+      return { reason: `auto on a software adapter (${adapter.description || "fallback"})` };
+    }
+  }
   const gpu = await acquireGpu();
   if (!gpu) return { reason: "no WebGPU adapter" };
-  if (backend === "auto" && gpu.info.isFallbackAdapter) {
-    return { reason: `auto on a software adapter (${gpu.info.description || "fallback"})` };
-  }
   return { executor: new GpuExecutor(gpu, plan, { mode: backend }) };
 }
 

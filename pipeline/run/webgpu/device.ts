@@ -70,23 +70,46 @@ function adapterIsFallback(adapter: GPUAdapter): boolean {
   return Boolean(info?.isFallbackAdapter ?? legacy ?? false);
 }
 
-async function open(): Promise<Gpu | undefined> {
+/** Requests an adapter; undefined (with `unavailable` set) when there is none. */
+async function requestAdapter(): Promise<GPUAdapter | undefined> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) {
     unavailable = "this runtime has no navigator.gpu";
     return undefined;
   }
-  let adapter: GPUAdapter | null = null;
   try {
-    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) unavailable = "no WebGPU adapter was found";
+    return adapter ?? undefined;
   } catch (e) {
     unavailable = `requestAdapter failed: ${e instanceof Error ? e.message : e}`;
     return undefined;
   }
-  if (!adapter) {
-    unavailable = "no WebGPU adapter was found";
-    return undefined;
-  }
+}
+
+let probed: Promise<GPUAdapter | undefined> | undefined;
+
+/**
+ * Looks at the adapter without opening a device: undefined when there is none. `auto` uses
+ * this to stay on the CPU on a software adapter without ever creating a device (a device
+ * starts driver threads, and tearing those down at process exit can crash some drivers).
+ */
+export async function probeAdapter(): Promise<
+  { description: string; isFallbackAdapter: boolean } | undefined
+> {
+  probed ??= requestAdapter();
+  const adapter = await probed;
+  if (!adapter) return undefined;
+  return {
+    description: adapter.info?.description ?? "",
+    isFallbackAdapter: adapterIsFallback(adapter),
+  };
+}
+
+async function open(): Promise<Gpu | undefined> {
+  // A fresh adapter each time: an adapter that gave a device may not give another.
+  const adapter = await requestAdapter();
+  if (!adapter) return undefined;
   const wanted: GPUFeatureName[] = [];
   const f16 = adapter.features.has("shader-f16");
   const subgroups = adapter.features.has("subgroups" as GPUFeatureName);

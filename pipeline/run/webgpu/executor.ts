@@ -31,7 +31,6 @@ import {
   type TensorMeta,
 } from "./kernel.ts";
 import { buildShader, shaderKey } from "./shader.ts";
-import { GpuTensor } from "./gpu_tensor.ts";
 import { gpuKernelFor } from "./kernels.ts";
 import { decidePlacement, type Decision, type PlacementMode } from "./placement.ts";
 
@@ -316,11 +315,6 @@ export class GpuExecutor implements StepExecutor {
     this.#kept.clear();
   }
 
-  /** Pool counters (buffers created and reused, bytes held). */
-  poolStats(): ReturnType<BufferPool["stats"]> {
-    return this.#pool.stats();
-  }
-
   // -------------------------------------------------------------------------------------------
   // Placement
   // -------------------------------------------------------------------------------------------
@@ -395,7 +389,9 @@ export class GpuExecutor implements StepExecutor {
       view: (t: Tensor, dims: readonly number[]) => {
         const a = this.#allocs.get(t);
         if (!a) throw step.ctx.fail("a view needs a GPU tensor");
-        const v: Tensor = new GpuTensor(a.buffer, t.type, dims, {
+        const v: Tensor = Tensor.fromGpuBuffer(a.buffer, {
+          dataType: t.type,
+          dims,
           download: () => this.#downloadOne(v),
           dispose: () => this.#disposeUser(v),
         });
@@ -498,7 +494,9 @@ export class GpuExecutor implements StepExecutor {
     if (this.#disposed) throw new RuntimeError("The WebGPU session was released");
     const buffer = this.#pool.acquire(bytes, STORAGE_USAGE, owner !== "run");
     const a: Alloc = { buffer, bytes, refs: 0, owner, freed: false };
-    const t: Tensor = new GpuTensor(buffer, type, dims, {
+    const t: Tensor = Tensor.fromGpuBuffer(buffer, {
+      dataType: type,
+      dims,
       download: () => this.#downloadOne(t),
       dispose: () => this.#disposeUser(t),
     });

@@ -42,6 +42,7 @@ function axesOf(k: KernelContext, inputs: readonly (Tensor | undefined)[]): numb
 
 const reshape = view((k, x, inputs) =>
   failing(k, () => {
+    if (k.version >= 5 && !inputs[1]) throw new Error("input 1 is required");
     const shape = k.version < 5 ? k.attrs.ints("shape") : toIntArray(inputs[1]!);
     const allowZero = k.version >= 14 && k.attrs.int("allowzero", 0) !== 0;
     return reshapeDims(x.dims, shape, allowZero);
@@ -73,7 +74,8 @@ const squeeze = view((k, x, inputs) => {
 }, [1]);
 
 const unsqueeze = view((k, x, inputs) => {
-  const axes = axesOf(k, inputs) ?? [];
+  const axes = axesOf(k, inputs);
+  if (axes === undefined) throw k.fail("the axes are required");
   const r = x.dims.length + axes.length;
   const at = new Set<number>();
   for (const a of axes) {

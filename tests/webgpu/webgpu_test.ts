@@ -1,0 +1,14 @@
+/**
+ * Every WebGPU test, in one module. `deno test` runs each test file in its own isolate, and
+ * each isolate would open its own GPU device; tearing several live devices down at process
+ * exit crashed llvmpipe now and then (heap corruption after all tests passed). One module
+ * means one device per process.
+ */
+
+import "./device_cases.ts";
+import "./shaders_cases.ts";
+import "./elementwise_cases.ts";
+import "./matmul_cases.ts";
+import "./conv_cases.ts";
+import "./pool_cases.ts";
+import "./executor_cases.ts";
