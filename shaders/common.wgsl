@@ -3,7 +3,7 @@
 // Each block between `//#region NAME` and `//#endregion` is the single source of a helper.
 // A kernel file that uses one holds a copy between `//#include NAME` and `//#end`, so that
 // every file compiles by itself; `deno task shaders` refreshes the copies and
-// tests/webgpu/shaders_test.ts fails when one is stale.
+// tests/webgpu/shaders_cases.ts fails when one is stale.
 //
 // Dims and strides travel in uniforms as `array<vec4<u32>, 2>`: up to 8 values, element k
 // at [k / 4][k % 4].
