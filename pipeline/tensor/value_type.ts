@@ -77,32 +77,31 @@ export function valueTypeFromProto(tp: TypeProto | undefined): ValueType | undef
   return undefined;
 }
 
-/** Converts a ValueType back to a TypeProto. */
+function withShape(elemType: number, shape: Dim[] | undefined): {
+  elemType: number;
+  shape?: DimProto[];
+} {
+  return shape ? { elemType, shape: dimsToProto(shape) } : { elemType };
+}
+
+/** Converts a ValueType back to a TypeProto (absent parts stay absent keys). */
 export function valueTypeToProto(t: ValueType): TypeProto {
   switch (t.kind) {
     case "tensor":
-      return {
-        tensorType: {
-          elemType: t.elemType ? dataTypeCode(t.elemType) : 0,
-          shape: dimsToProto(t.shape),
-        },
-      };
+      return { tensorType: withShape(t.elemType ? dataTypeCode(t.elemType) : 0, t.shape) };
     case "sparse_tensor":
       return {
-        sparseTensorType: {
-          elemType: t.elemType ? dataTypeCode(t.elemType) : 0,
-          shape: dimsToProto(t.shape),
-        },
+        sparseTensorType: withShape(t.elemType ? dataTypeCode(t.elemType) : 0, t.shape),
       };
     case "sequence":
-      return { sequenceType: { elemType: t.elem ? valueTypeToProto(t.elem) : undefined } };
+      return { sequenceType: t.elem ? { elemType: valueTypeToProto(t.elem) } : {} };
     case "optional":
-      return { optionalType: { elemType: t.elem ? valueTypeToProto(t.elem) : undefined } };
+      return { optionalType: t.elem ? { elemType: valueTypeToProto(t.elem) } : {} };
     case "map":
       return {
         mapType: {
           keyType: t.keyType ? dataTypeCode(t.keyType) : 0,
-          valueType: t.value ? valueTypeToProto(t.value) : undefined,
+          ...(t.value ? { valueType: valueTypeToProto(t.value) } : {}),
         },
       };
     case "opaque":
