@@ -1,6 +1,6 @@
 /**
  * The checker on every model of the shared data: the ONNX backend suite (node, simple,
- * pytorch-converted, pytorch-operator, light), /work/shared/models and /work/shared/pretrained
+ * pytorch-converted, pytorch-operator, light), ../shared/models and ../shared/pretrained
  * must pass with no error finding, structurally and with full type and shape inference
  * (warnings are allowed, e.g. for the com.microsoft ops of mobilenetv2_int8). Damaging a copy
  * of squeezenet1_1 gives the specific findings. Skipped, with a printed reason, when the

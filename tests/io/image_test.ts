@@ -11,6 +11,7 @@ import {
 } from "../../pipeline/io/image.ts";
 import { InputError, ModelFormatError } from "../../pipeline/errors.ts";
 import { readFloatTensorProto } from "./tiny_tensor_proto.ts";
+import { SHARED } from "../_shared_root.ts";
 
 // -------------------------------------------------------------------------------------------
 // A minimal baseline JPEG writer for blocks of constant value (DC coefficient only), so that
@@ -414,9 +415,9 @@ Deno.test("preprocessImage: scale, mean/std in float32, NCHW and NHWC", () => {
 });
 
 // -------------------------------------------------------------------------------------------
-// Reference inputs produced by torchvision/Pillow (see /work/shared/pretrained/README.md).
+// Reference inputs produced by torchvision/Pillow (see ../shared/pretrained/README.md).
 
-const pretrained = "/work/shared/pretrained";
+const pretrained = `${SHARED}/pretrained`;
 let havePretrained = false;
 try {
   havePretrained = Deno.statSync(`${pretrained}/images/dog.jpg`).isFile;

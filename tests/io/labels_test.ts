@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readLabels, topK, topKRows } from "../../pipeline/io/labels.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { InputError } from "../../pipeline/errors.ts";
+import { SHARED } from "../_shared_root.ts";
 
 Deno.test("readLabels: one label per line, CRLF, BOM and trailing blank lines", () => {
   assert.deepEqual(readLabels("tench\ngoldfish\n"), ["tench", "goldfish"]);
@@ -79,7 +80,7 @@ Deno.test("topK: bad k or non-numeric scores raise InputError", () => {
   assert.throws(() => topK(new Tensor("string", ["a"], [1]), 1), InputError);
 });
 
-const classesFile = "/work/shared/pretrained/images/imagenet_classes.txt";
+const classesFile = `${SHARED}/pretrained/images/imagenet_classes.txt`;
 let haveClasses = false;
 try {
   haveClasses = Deno.statSync(classesFile).isFile;
@@ -95,7 +96,7 @@ Deno.test({
     assert.equal(labels.length, 1000);
     assert.equal(labels[258], "Samoyed");
     const synsets = readLabels(
-      Deno.readTextFileSync("/work/shared/pretrained/images/synset.txt"),
+      Deno.readTextFileSync(`${SHARED}/pretrained/images/synset.txt`),
     );
     assert.equal(synsets.length, 1000);
     assert.match(synsets[258], /^n\d{8} Samoyed/);

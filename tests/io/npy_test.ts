@@ -3,6 +3,7 @@ import { readNpy, writeNpy } from "../../pipeline/io/npy.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { ModelFormatError, UnsupportedError } from "../../pipeline/errors.ts";
 import { readFloatTensorProto } from "./tiny_tensor_proto.ts";
+import { SHARED } from "../_shared_root.ts";
 
 /** Builds a .npy file by hand: magic, version, header length, header text, payload. */
 function npy(major: number, header: string, payload: number[], pad = true): Uint8Array {
@@ -246,7 +247,7 @@ Deno.test("writeNpy: types NumPy lacks raise UnsupportedError", () => {
   );
 });
 
-const resnetDir = "/work/shared/models/resnet18";
+const resnetDir = `${SHARED}/models/resnet18`;
 let haveResnet = false;
 try {
   haveResnet = Deno.statSync(`${resnetDir}/input_0.npy`).isFile;

@@ -12,9 +12,11 @@ import {
   makeValueInfo,
   type ModelOptions,
 } from "../../pipeline/load/build.ts";
+import { SHARED } from "../_shared_root.ts";
+
+export { SHARED };
 
 /** Root of the shared read-only data. */
-export const SHARED = "/work/shared";
 
 /** True when `path` exists. */
 export function exists(path: string): boolean {

@@ -19,6 +19,7 @@ import { InferenceSession } from "../../pipeline/run/session.ts";
 import { decodeTensorProto } from "../../pipeline/load/proto.ts";
 import { tensorFromProto } from "../../pipeline/load/tensor_proto.ts";
 import { intAttr, intsAttr, stringAttr } from "../../pipeline/load/build.ts";
+import { SHARED } from "../_shared_root.ts";
 
 function size(d: number[]): number {
   return d.reduce((a, b) => a * b, 1);
@@ -361,7 +362,7 @@ Deno.test("Conv and ConvTranspose infer output shapes with symbolic batch", () =
   assert.deepEqual(ct.types[0], { kind: "tensor", elemType: "float32", shape: ["N", 6, 11, 11] });
 });
 
-const RESNET = "/work/shared/models/resnet18";
+const RESNET = `${SHARED}/models/resnet18`;
 const haveResnet = await Deno.stat(`${RESNET}/model.onnx`).then(() => true, () => false);
 if (!haveResnet) console.log(`Skipping the resnet18 test: ${RESNET} is absent`);
 

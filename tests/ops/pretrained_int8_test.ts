@@ -1,5 +1,5 @@
 /**
- * End-to-end checks of the quantized MobileNetV2 models in /work/shared/pretrained:
+ * End-to-end checks of the quantized MobileNetV2 models in ../shared/pretrained:
  * mobilenetv2_int8 (QLinearConv, QLinearMatMul, Quantize/DequantizeLinear and the
  * com.microsoft QLinearAdd / QLinearGlobalAveragePool), its standard-ops rewrite and the
  * int8-weight float-activation variant. Each is fed test_data_set_0 (a Samoyed photo) and
@@ -22,8 +22,9 @@ import { decodeValueFile } from "../../pipeline/load/tensor_proto.ts";
 import { allclose } from "../../pipeline/compare.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import type { Int8Accumulation } from "../../ops/types.ts";
+import { SHARED } from "../_shared_root.ts";
 
-const ROOT = "/work/shared/pretrained";
+const ROOT = `${SHARED}/pretrained`;
 const SAMOYED = 258;
 
 function exists(path: string): boolean {

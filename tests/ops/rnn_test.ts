@@ -2,7 +2,7 @@
  * RNN, GRU and LSTM against a hand-computed case and a plain scalar reference written from
  * the ONNX spec equations (directions, sequence_lens, activations with alpha/beta, clip,
  * linear_before_reset, peepholes, input_forget, layout 1, float16), plus the real PyTorch
- * LSTM export in /work/shared/models/lstm.
+ * LSTM export in ../shared/models/lstm.
  */
 
 import assert from "node:assert/strict";
@@ -17,6 +17,7 @@ import { tensorFromProto } from "../../pipeline/load/tensor_proto.ts";
 import type { AttributeValue } from "../../pipeline/load/build.ts";
 import { assertClose, f32, randomValues } from "./_op_harness.ts";
 import { runNode } from "./_session_run.ts";
+import { SHARED } from "../_shared_root.ts";
 
 type Kind = "RNN" | "GRU" | "LSTM";
 type Fn = (x: number) => number;
@@ -441,7 +442,7 @@ Deno.test("RNN rejects a W of the wrong shape", async () => {
   );
 });
 
-const LSTM_DIR = "/work/shared/models/lstm";
+const LSTM_DIR = `${SHARED}/models/lstm`;
 const lstmPresent = (() => {
   try {
     Deno.statSync(`${LSTM_DIR}/model.onnx`);

@@ -1,7 +1,7 @@
 /**
  * Tests of the operator schema table (ops/schema): facts checked by hand against the ONNX spec
  * (docs/Changelog.md, docs/Operators.md), structural invariants of every schema, and the ONNX
- * backend test suite in /work/shared (every op/opset it uses resolves, and every node of the
+ * backend test suite in ../shared (every op/opset it uses resolves, and every node of the
  * node-test models fits the schema: counts, attributes, types).
  */
 
@@ -17,8 +17,9 @@ import {
 } from "../../ops/schema/mod.ts";
 import { loadModel } from "../../pipeline/load/load.ts";
 import type { Attribute, Graph, Node, TypeProto } from "../../pipeline/load/ir.ts";
+import { SHARED } from "../_shared_root.ts";
 
-const BACKEND = "/work/shared/onnx-backend";
+const BACKEND = `${SHARED}/onnx-backend`;
 const MANIFEST = `${BACKEND}/manifest.tsv`;
 
 function exists(path: string): boolean {
@@ -585,21 +586,21 @@ Deno.test({
 });
 
 const REAL_MODELS = [
-  "/work/shared/models/lstm/model.onnx",
-  "/work/shared/models/mobilenet_v2/model.onnx",
-  "/work/shared/models/resnet18/model.onnx",
-  "/work/shared/models/squeezenet1_1/model.onnx",
-  "/work/shared/models/tiny_bert/model.onnx",
-  "/work/shared/pretrained/mnist/model.onnx",
-  "/work/shared/pretrained/mnist_opset7/model.onnx",
-  "/work/shared/pretrained/mobilenetv2_float/model.onnx",
-  "/work/shared/pretrained/mobilenetv2_int8/model.onnx",
-  "/work/shared/pretrained/mobilenetv2_int8_stdops/model.onnx",
-  "/work/shared/pretrained/mobilenetv2_int8w_floatact/model.onnx",
+  `${SHARED}/models/lstm/model.onnx`,
+  `${SHARED}/models/mobilenet_v2/model.onnx`,
+  `${SHARED}/models/resnet18/model.onnx`,
+  `${SHARED}/models/squeezenet1_1/model.onnx`,
+  `${SHARED}/models/tiny_bert/model.onnx`,
+  `${SHARED}/pretrained/mnist/model.onnx`,
+  `${SHARED}/pretrained/mnist_opset7/model.onnx`,
+  `${SHARED}/pretrained/mobilenetv2_float/model.onnx`,
+  `${SHARED}/pretrained/mobilenetv2_int8/model.onnx`,
+  `${SHARED}/pretrained/mobilenetv2_int8_stdops/model.onnx`,
+  `${SHARED}/pretrained/mobilenetv2_int8w_floatact/model.onnx`,
 ];
 const haveRealModels = REAL_MODELS.every(exists);
 if (!haveRealModels) {
-  console.log("schema_test: the models in /work/shared/models or /pretrained are absent, skipping");
+  console.log("schema_test: the models in ../shared/models or /pretrained are absent, skipping");
 }
 
 Deno.test({

@@ -11,9 +11,11 @@ import { encodeModel } from "../../pipeline/load/proto.ts";
 import { decodeImage, preprocessImage } from "../../pipeline/io/image.ts";
 import { InferenceSession } from "../../pipeline/run/session.ts";
 import { Tensor, toNumbers, type Value } from "../../pipeline/tensor/tensor.ts";
+import { SHARED } from "../_shared_root.ts";
+
+export { SHARED };
 
 /** The shared data folder. */
-export const SHARED = "/work/shared";
 
 /** True when a path exists. */
 export function exists(path: string): boolean {

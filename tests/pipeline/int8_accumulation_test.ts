@@ -1,6 +1,6 @@
 /**
  * The `run` stage's `int8_accumulation` option: validation, and examples/pretrained_int8.yaml
- * end to end on both quantized MobileNetV2 models of /work/shared/pretrained (their stored
+ * end to end on both quantized MobileNetV2 models of ../shared/pretrained (their stored
  * references come from onnxruntime on an x86 CPU without VNNI).
  */
 
@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { parsePipeline, type RunStage } from "../../pipeline/config.ts";
 import { ConfigError } from "../../pipeline/errors.ts";
 import { exampleDir, exists, parseIn, ROOT, runCaptured } from "./_helpers.ts";
+import { SHARED } from "../_shared_root.ts";
 
-const PRETRAINED = "/work/shared/pretrained";
+const PRETRAINED = `${SHARED}/pretrained`;
 const MODELS = ["mobilenetv2_int8_stdops", "mobilenetv2_int8"];
 const haveAll = MODELS.every((m) => exists(join(PRETRAINED, m, "model.onnx")));
 if (!haveAll) {

@@ -210,7 +210,7 @@ export class GpuExecutor implements StepExecutor {
     inputs: (Value | undefined)[],
   ): Promise<(Value | undefined)[] | undefined> {
     if (!this.#steps.has(step)) return undefined;
-    const kernel = step.def && !step.node.domain ? gpuKernelFor(step.node.opType) : undefined;
+    const kernel = step.def ? gpuKernelFor(step.node.opType, step.node.domain) : undefined;
     const decision = this.#decide(step, kernel, inputs);
     if (!decision.gpu || !kernel) {
       this.#record(step, "cpu", decision.reason);
@@ -386,6 +386,7 @@ export class GpuExecutor implements StepExecutor {
         }
         return this.#newTensor(type, dims, bytes, "run");
       },
+      upload: (t: Tensor, keep?: boolean) => this.#uploadOwn(t, keep ?? false),
       view: (t: Tensor, dims: readonly number[]) => {
         const a = this.#allocs.get(t);
         if (!a) throw step.ctx.fail("a view needs a GPU tensor");
@@ -515,6 +516,34 @@ export class GpuExecutor implements StepExecutor {
   #disposeUser(t: Tensor): void {
     const a = this.#allocs.get(t);
     if (a && a.owner === "user") this.#free(a);
+  }
+
+  /** Session-lifetime uploads of kernel-made tensors, by the CPU tensor they came from. */
+  readonly #keptOwn = new WeakMap<Tensor, Tensor>();
+
+  /** Uploads a tensor a kernel made: once per run, or once per session with `keep`. */
+  #uploadOwn(t: Tensor, keep: boolean): Tensor {
+    const cached = keep ? this.#keptOwn.get(t) : this.#uploads.get(t);
+    if (cached && this.#isGpu(cached)) return cached;
+    const bytes = gpuBytes(t.type, t.size);
+    const limit = this.gpu.info.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) throw new GpuDecline(`a table of ${bytes} bytes exceeds the binding limit`);
+    const g = this.#newTensor(t.type, t.dims, bytes, keep ? "keep" : "upload");
+    const data = uploadData(t);
+    if (data.byteLength > 0) {
+      const buf = this.#allocs.get(g)!.buffer;
+      this.#device.queue.writeBuffer(
+        buf,
+        0,
+        data.buffer as ArrayBuffer,
+        data.byteOffset,
+        data.byteLength,
+      );
+    }
+    this.#stats.bytesUploaded += data.byteLength;
+    if (keep) this.#keptOwn.set(t, g);
+    else this.#uploads.set(t, g);
+    return g;
   }
 
   /** A GPU tensor holding `t` (uploaded once per run, or once per session when stable). */
@@ -667,6 +696,8 @@ function hostData(type: DataType, raw: ArrayBuffer, size: number): TensorData {
       return new Uint32Array(raw, 0, size);
     case "float16":
       return new Uint16Array(raw, 0, size);
+    case "int64":
+      return new BigInt64Array(raw, 0, size);
     case "bool": {
       const u = new Uint32Array(raw, 0, size);
       const out = new Uint8Array(size);

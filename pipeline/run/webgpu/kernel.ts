@@ -43,9 +43,13 @@ export function storageOf(e: GpuElem): string {
   return e === "bool" ? "u32" : e;
 }
 
-/** Bytes of a GPU tensor's data (4 per element, 2 for f16, rounded up to 4). */
+/**
+ * Bytes of a GPU tensor's data (4 per element, 2 for f16, 8 for int64, rounded up to 4).
+ * int64 tensors (ArgMax's indices) are stored as two u32 words per element, low word first,
+ * as the CPU stores them; kernels do not compute on them.
+ */
 export function gpuBytes(type: DataType, size: number): number {
-  const n = type === "float16" ? size * 2 : size * 4;
+  const n = type === "float16" ? size * 2 : type === "int64" ? size * 8 : size * 4;
   return Math.ceil(n / 4) * 4;
 }
 
@@ -119,6 +123,12 @@ export interface KernelContext {
   readonly op: OpContext;
   /** Allocates a GPU output tensor (contents undefined until a dispatch writes it). */
   output(type: DataType, dims: readonly number[]): Tensor;
+  /**
+   * A GPU copy of a CPU tensor the kernel made (converted indices, lookup tables), released
+   * when the run ends; with `keep`, kept for the session and reused while the kernel passes
+   * the same tensor object (for tables derived from constants or shapes only).
+   */
+  upload(t: Tensor, keep?: boolean): Tensor;
   /** A tensor sharing `t`'s buffer with other dims of the same size (Reshape and kin). */
   view(t: Tensor, dims: readonly number[]): Tensor;
   /** The compiled pipeline of a spec (cached per device). */

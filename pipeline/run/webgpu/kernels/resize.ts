@@ -1,0 +1,12 @@
+/**
+ * WebGPU kernels (work in progress).
+ *
+ * @module
+ */
+
+import type { GpuKernel } from "../kernel.ts";
+
+/** The kernels of this family by op type. */
+export function resizeKernels(): Map<string, GpuKernel> {
+  return new Map();
+}
