@@ -669,7 +669,7 @@ function emptyStats(): RunStats {
   };
 }
 
-/** The bytes to upload for a CPU tensor (bool widened to u32, f16 padded to 4 bytes). */
+/** The bytes to upload for a CPU tensor (bool widened to u32; f16, int8, uint8 padded to 4 bytes). */
 function uploadData(t: Tensor): Uint8Array {
   const d = t.data as Exclude<TensorData, string[]>;
   if (t.type === "bool") {
@@ -698,6 +698,10 @@ function hostData(type: DataType, raw: ArrayBuffer, size: number): TensorData {
       return new Uint16Array(raw, 0, size);
     case "int64":
       return new BigInt64Array(raw, 0, size);
+    case "int8":
+      return new Int8Array(raw, 0, size);
+    case "uint8":
+      return new Uint8Array(raw, 0, size);
     case "bool": {
       const u = new Uint32Array(raw, 0, size);
       const out = new Uint8Array(size);

@@ -44,12 +44,27 @@ export function storageOf(e: GpuElem): string {
 }
 
 /**
- * Bytes of a GPU tensor's data (4 per element, 2 for f16, 8 for int64, rounded up to 4).
- * int64 tensors (ArgMax's indices) are stored as two u32 words per element, low word first,
- * as the CPU stores them; kernels do not compute on them.
+ * True for int8 and uint8: kernels that declare `packedBytes` read and write them packed four
+ * per u32 word (element i in byte i % 4 of word i / 4, little-endian), the CPU's bytes as is.
+ */
+export function isPackedByte(type: DataType): boolean {
+  return type === "int8" || type === "uint8";
+}
+
+/**
+ * Bytes of a GPU tensor's data (4 per element, 2 for f16, 8 for int64, 1 for int8/uint8,
+ * rounded up to 4). int64 tensors (ArgMax's indices) are stored as two u32 words per element,
+ * low word first, as the CPU stores them; kernels do not compute on them. int8/uint8 tensors
+ * are packed four per word (see {@link isPackedByte}).
  */
 export function gpuBytes(type: DataType, size: number): number {
-  const n = type === "float16" ? size * 2 : type === "int64" ? size * 8 : size * 4;
+  const n = type === "float16"
+    ? size * 2
+    : type === "int64"
+    ? size * 8
+    : isPackedByte(type)
+    ? size
+    : size * 4;
   return Math.ceil(n / 4) * 4;
 }
 
@@ -147,6 +162,11 @@ export interface GpuKernel {
   readonly host?: readonly number[];
   /** Worth running on a hardware GPU by itself (`auto` runs light kernels only next to GPU work). */
   readonly heavy?: boolean;
+  /**
+   * Accepts int8/uint8 inputs, packed four per u32 word (see {@link isPackedByte}); without
+   * it placement keeps nodes with such inputs on the CPU.
+   */
+  readonly packedBytes?: boolean;
   /** Whether this node can run here: true, or why not. */
   supports(node: NodeView): true | string;
   /** Encodes the node and returns its outputs (GPU tensors; undefined for unwanted ones). */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { gpuElem, type GpuKernel, type NodeView } from "./kernel.ts";
+import { gpuBytes, gpuElem, type GpuKernel, isPackedByte, type NodeView } from "./kernel.ts";
 
 /** How eagerly nodes go to the GPU. */
 export type PlacementMode = "auto" | "webgpu";
@@ -47,8 +47,10 @@ export function decidePlacement(
   for (let i = 0; i < node.inputs.length; i++) {
     const t = node.inputs[i];
     if (!t || host.has(i)) continue;
-    if (!gpuElem(t.type, f16)) return { gpu: false, reason: `input ${i} is ${t.type}` };
-    const bytes = t.dims.reduce((a, b) => a * b, 1) * (t.type === "float16" ? 2 : 4);
+    if (!gpuElem(t.type, f16) && !(kernel.packedBytes && isPackedByte(t.type))) {
+      return { gpu: false, reason: `input ${i} is ${t.type}` };
+    }
+    const bytes = gpuBytes(t.type, t.dims.reduce((a, b) => a * b, 1));
     if (bytes > limit) {
       return { gpu: false, reason: `input ${i} (${bytes} bytes) exceeds the binding limit` };
     }

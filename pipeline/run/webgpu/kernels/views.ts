@@ -1,6 +1,7 @@
 /**
  * Reshape, Flatten, Squeeze, Unsqueeze and Identity of GPU tensors: no shader, the output
- * shares the input's buffer with new dims, so data that is on the GPU stays there.
+ * shares the input's buffer with new dims, so data that is on the GPU stays there. Packed
+ * int8/uint8 tensors keep their layout under a view, so these take them too.
  *
  * @module
  */
@@ -16,6 +17,7 @@ function view(
 ): GpuKernel {
   return {
     host,
+    packedBytes: true,
     supports(node) {
       if (!node.inputs[0]) return "input 0 is missing";
       return true;
@@ -91,6 +93,7 @@ const unsqueeze = view((k, x, inputs) => {
 }, [1]);
 
 const identity: GpuKernel = {
+  packedBytes: true,
   supports(node) {
     return node.inputs[0] ? true : "input 0 is missing";
   },
