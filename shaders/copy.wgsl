@@ -1,3 +1,6 @@
+// Uniform lists are indexed in place: copying one into a local (passing it by value) costs
+// as much as the whole copy on llvmpipe.
+//
 // Data movement: Transpose, Slice, Split, Concat, Expand, Tile, Pad, DepthToSpace and
 // SpaceToDepth. Invocation i walks a region of up to 8 dims; element j of dim k moves the
 // read offset by j * read stride (i32: Slice steps backwards) and the write offset by
@@ -30,14 +33,6 @@ struct Uniforms {
 // because there were more than maxComputeWorkgroupsPerDimension of them.
 fn linear_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, wg: u32) -> u32 {
   return (wid.y * nwg.x + wid.x) * wg + lid;
-}
-//#end
-
-//#include dim_at
-// Element k of a packed list of up to 8 dims or strides.
-fn dim_at(list: array<vec4<u32>, 2>, k: u32) -> u32 {
-  var l = list;
-  return l[k / 4u][k % 4u];
 }
 //#end
 
@@ -77,18 +72,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var dst = u.sizes.z;
   for (var k = RANK; k > 0u; k--) {
     let d = k - 1u;
-    let n = dim_at(u.dims, d);
+    let k4 = d / 4u;
+    let k1 = d % 4u;
+    let n = u.dims[k4][k1];
     let q = rest / n;
     let j = rest - q * n;
     rest = q;
-    dst += j * dim_at(u.write, d);
-    let rs = bitcast<i32>(dim_at(u.read, d));
+    dst += j * u.write[k4][k1];
+    let rs = bitcast<i32>(u.read[k4][k1]);
     if (MODE == 0u) {
       src += i32(j) * rs;
     } else if (MODE == 1u) {
-      src += i32(j % dim_at(u.lens, d)) * rs;
+      src += i32(j % u.lens[k4][k1]) * rs;
     } else {
-      let c = pad_index(i32(j) - bitcast<i32>(dim_at(u.pads, d)), i32(dim_at(u.lens, d)));
+      let c = pad_index(i32(j) - bitcast<i32>(u.pads[k4][k1]), i32(u.lens[k4][k1]));
       if (c < 0) {
         y[i] = fill_value(); // Pad writes its output contiguously
         return;

@@ -37,26 +37,6 @@ fn linear_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, wg: u32) -> u32 {
 }
 //#end
 
-//#include broadcast_offset
-// Offset of output element i in an input broadcast to the output: dims are the output's
-// dims (rank of them), strides the input's strides over those dims, 0 where it broadcasts.
-fn broadcast_offset(i: u32, rank: u32, dims: array<vec4<u32>, 2>,
-                    strides: array<vec4<u32>, 2>) -> u32 {
-  var d = dims;
-  var s = strides;
-  var rest = i;
-  var off = 0u;
-  for (var k = rank; k > 0u; k--) {
-    let j = k - 1u;
-    let n = d[j / 4u][j % 4u];
-    let q = rest / n;
-    off += (rest - q * n) * s[j / 4u][j % 4u];
-    rest = q;
-  }
-  return off;
-}
-//#end
-
 //#include float_bits
 // NaN and infinity tests on the bits: WGSL lets a compiler assume floats are never NaN or
 // infinite, so `v != v` may be folded away.
@@ -88,10 +68,36 @@ fn op(a: A, b: B) -> Y {
 }
 //#end
 
-fn offset_of(i: u32, mode: u32, strides: array<vec4<u32>, 2>) -> u32 {
+// Offsets of each input, reading the uniform lists in place (passing them by value copies
+// them per element, which doubles the cost of the kernel on llvmpipe).
+fn offset_a(i: u32, mode: u32) -> u32 {
   if (mode == 1u) { return i; }
   if (mode == 2u) { return 0u; }
-  return broadcast_offset(i, RANK, u.out_dims, strides);
+  var rest = i;
+  var off = 0u;
+  for (var k = RANK; k > 0u; k--) {
+    let j = k - 1u;
+    let n = u.out_dims[j / 4u][j % 4u];
+    let q = rest / n;
+    off += (rest - q * n) * u.a_strides[j / 4u][j % 4u];
+    rest = q;
+  }
+  return off;
+}
+
+fn offset_b(i: u32, mode: u32) -> u32 {
+  if (mode == 1u) { return i; }
+  if (mode == 2u) { return 0u; }
+  var rest = i;
+  var off = 0u;
+  for (var k = RANK; k > 0u; k--) {
+    let j = k - 1u;
+    let n = u.out_dims[j / 4u][j % 4u];
+    let q = rest / n;
+    off += (rest - q * n) * u.b_strides[j / 4u][j % 4u];
+    rest = q;
+  }
+  return off;
 }
 
 @compute @workgroup_size(WG)
@@ -99,7 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid, WG);
   if (i >= u.sizes.x) { return; }
-  let ia = offset_of(i, u.sizes.y, u.a_strides);
-  let ib = offset_of(i, u.sizes.z, u.b_strides);
+  let ia = offset_a(i, u.sizes.y);
+  let ib = offset_b(i, u.sizes.z);
   y_out[i] = YS(op(A(a_in[ia]), B(b_in[ib])));
 }

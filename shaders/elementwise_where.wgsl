@@ -28,30 +28,51 @@ fn linear_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, wg: u32) -> u32 {
 }
 //#end
 
-//#include broadcast_offset
-// Offset of output element i in an input broadcast to the output: dims are the output's
-// dims (rank of them), strides the input's strides over those dims, 0 where it broadcasts.
-fn broadcast_offset(i: u32, rank: u32, dims: array<vec4<u32>, 2>,
-                    strides: array<vec4<u32>, 2>) -> u32 {
-  var d = dims;
-  var s = strides;
+// Offsets of each input, reading the uniform lists in place (passing them by value copies
+// them per element, which doubles the cost of the kernel on llvmpipe).
+fn offset_c(i: u32, mode: u32) -> u32 {
+  if (mode == 1u) { return i; }
+  if (mode == 2u) { return 0u; }
   var rest = i;
   var off = 0u;
-  for (var k = rank; k > 0u; k--) {
+  for (var k = RANK; k > 0u; k--) {
     let j = k - 1u;
-    let n = d[j / 4u][j % 4u];
+    let n = u.out_dims[j / 4u][j % 4u];
     let q = rest / n;
-    off += (rest - q * n) * s[j / 4u][j % 4u];
+    off += (rest - q * n) * u.c_strides[j / 4u][j % 4u];
     rest = q;
   }
   return off;
 }
-//#end
 
-fn offset_of(i: u32, mode: u32, strides: array<vec4<u32>, 2>) -> u32 {
+fn offset_x(i: u32, mode: u32) -> u32 {
   if (mode == 1u) { return i; }
   if (mode == 2u) { return 0u; }
-  return broadcast_offset(i, RANK, u.out_dims, strides);
+  var rest = i;
+  var off = 0u;
+  for (var k = RANK; k > 0u; k--) {
+    let j = k - 1u;
+    let n = u.out_dims[j / 4u][j % 4u];
+    let q = rest / n;
+    off += (rest - q * n) * u.x_strides[j / 4u][j % 4u];
+    rest = q;
+  }
+  return off;
+}
+
+fn offset_y(i: u32, mode: u32) -> u32 {
+  if (mode == 1u) { return i; }
+  if (mode == 2u) { return 0u; }
+  var rest = i;
+  var off = 0u;
+  for (var k = RANK; k > 0u; k--) {
+    let j = k - 1u;
+    let n = u.out_dims[j / 4u][j % 4u];
+    let q = rest / n;
+    off += (rest - q * n) * u.y_strides[j / 4u][j % 4u];
+    rest = q;
+  }
+  return off;
 }
 
 @compute @workgroup_size(WG)
@@ -59,8 +80,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid, WG);
   if (i >= u.sizes.x) { return; }
-  let c = c_in[offset_of(i, u.sizes.y, u.c_strides)] != 0u;
-  let vx = x_in[offset_of(i, u.sizes.z, u.x_strides)];
-  let vy = y_in[offset_of(i, u.sizes.w, u.y_strides)];
+  let c = c_in[offset_c(i, u.sizes.y)] != 0u;
+  let vx = x_in[offset_x(i, u.sizes.z)];
+  let vy = y_in[offset_y(i, u.sizes.w)];
   out[i] = select(vy, vx, c);
 }

@@ -185,6 +185,44 @@ fn clamp_nan_f32(v: f32, lo: f32, hi: f32) -> f32 {
 }
 //#endregion
 
+//#region f16_bits
+// The float16 bits of an f32 (round to nearest, ties to even; overflow to ±infinity; NaN to
+// the quiet NaN), computed on the bits: WGSL leaves the rounding of f16(x) to the device.
+fn f16_bits(v: f32) -> u32 {
+  let b = bitcast<u32>(v);
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) { return sign | 0x7e00u; }
+  if (a >= 0x477ff000u) { return sign | 0x7c00u; }
+  if (a >= 0x38800000u) {
+    let r = a - 0x38000000u;
+    return sign | ((r + 0xfffu + ((r >> 13u) & 1u)) >> 13u);
+  }
+  return sign | u32(round(bitcast<f32>(a) * 16777216.0));
+}
+//#endregion
+
+//#region fused_activation
+// The activations com.microsoft.FusedConv applies (codes: 0 none, 1 Relu, 2 Tanh, 3 Sigmoid,
+// 4 LeakyRelu, 5 Clip, 6 HardSigmoid; a and b are its activation_params), keeping NaN as
+// the CPU kernel does (needs float_bits, expm1_f32 and tanh_f32).
+fn fused_activation(code: u32, v: f32, a: f32, b: f32) -> f32 {
+  switch (code) {
+    case 1u: { return select(v, 0.0, v < 0.0); }
+    case 2u: { return tanh_f32(v); }
+    case 3u: { return 1.0 / (1.0 + exp(-v)); }
+    case 4u: { return select(v, a * v, v < 0.0); }
+    case 5u: { return select(select(v, b, v > b), a, v < a); }
+    case 6u: {
+      let h = a * v + b;
+      if (is_nan(h)) { return h; }
+      return max(0.0, min(1.0, h));
+    }
+    default: { return v; }
+  }
+}
+//#endregion
+
 //#region int_div
 // Integer division and remainder as the CPU kernels do them: x / 0 and x % 0 are 0, and
 // mod_floor's result takes the divisor's sign (Python's %).
@@ -223,5 +261,6 @@ fn math_check() {
   _ = asinh_f32(0.5) + acosh_f32(1.5) + atanh_f32(0.5) + asin_f32(0.5) + acos_f32(0.5);
   _ = sqrt_f32(0.5) + log_f32(0.5) + pow_f32(2.0, 0.5) + clamp_nan_f32(0.5, 0.0, 1.0);
   _ = div_i32(1, 2) + rem_i32(1, 2) + mod_floor_i32(1, 2);
-  _ = div_u32(1u, 2u) + rem_u32(1u, 2u);
+  _ = div_u32(1u, 2u) + rem_u32(1u, 2u) + f16_bits(0.5);
+  _ = fused_activation(1u, 0.5, 0.0, 0.0);
 }

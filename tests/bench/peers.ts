@@ -7,8 +7,12 @@
  * the same adapter as ours.
  *
  * Flags: --models a,b (folder names under ../shared/models, default all), --runs N (timed
- * runs, default 5), --backends cpu,auto,webgpu (ours, default cpu,auto), --peers
+ * runs, default 5), --backends cpu,auto,webgpu (ours, default all three), --peers
  * node,wasm,webgpu (default all), --json FILE.
+ *
+ * The adapter each WebGPU runner used is printed under the table (ours from the backend's
+ * device, onnxruntime-web's from `env.webgpu`); a mismatch is flagged, since ratios across
+ * adapters mean nothing.
  *
  * @module
  */
@@ -18,6 +22,7 @@ import { InferenceSession } from "../../pipeline/run/session.ts";
 import { decodeValueFile } from "../../pipeline/load/tensor_proto.ts";
 import { Tensor } from "../../pipeline/tensor/tensor.ts";
 import type { Backend } from "../../pipeline/run/session.ts";
+import { currentGpu } from "../../pipeline/run/webgpu/device.ts";
 
 const MODELS_DIR = new URL("../../../shared/models/", import.meta.url);
 
@@ -60,7 +65,11 @@ interface OrtLike {
     }>;
   };
   Tensor: new (type: string, data: unknown, dims: readonly number[]) => unknown;
-  env?: { wasm?: { numThreads?: number }; logLevel?: string };
+  env?: {
+    wasm?: { numThreads?: number };
+    logLevel?: string;
+    webgpu?: { adapter?: GPUAdapter; device?: Promise<GPUDevice> };
+  };
 }
 
 async function loadPeer(name: string): Promise<OrtLike> {
@@ -74,7 +83,7 @@ async function main(): Promise<void> {
     options: {
       models: { type: "string" },
       runs: { type: "string", default: "5" },
-      backends: { type: "string", default: "cpu,auto" },
+      backends: { type: "string", default: "cpu,auto,webgpu" },
       peers: { type: "string", default: "node,wasm,webgpu" },
       json: { type: "string" },
     },
@@ -92,6 +101,8 @@ async function main(): Promise<void> {
   const backends = values.backends!.split(",").filter(Boolean) as Backend[];
   const peers = values.peers!.split(",").filter(Boolean);
   const rows: Row[] = [];
+  /** Adapter description per WebGPU runner. */
+  const adapters = new Map<string, string>();
   const report = (r: Row) => {
     rows.push(r);
     console.error(
@@ -110,6 +121,8 @@ async function main(): Promise<void> {
       try {
         const s = await InferenceSession.create(bytes, { backend });
         const feeds = { [s.inputNames[0]]: input };
+        const gpu = currentGpu();
+        if (backend === "webgpu" && gpu) adapters.set("ours-webgpu", gpu.info.description);
         const t = await time(runs, 1, () => s.run(feeds));
         report({
           model,
@@ -137,6 +150,7 @@ async function main(): Promise<void> {
         if (ort.env) ort.env.logLevel = "error";
         const ep = peer === "node" ? "cpu" : peer;
         const s = await ort.InferenceSession.create(bytes, { executionProviders: [ep] });
+        if (peer === "webgpu") adapters.set(runner, await ortAdapter(ort));
         const x = new ort.Tensor(input.type, input.data, input.dims);
         const feeds = { [s.inputNames[0]]: x };
         // The WebGPU peer on a software adapter is slow: fewer runs keep the bench short.
@@ -169,7 +183,32 @@ async function main(): Promise<void> {
     }
     console.log(`| ${cells.join(" | ")} |`);
   }
+  if (adapters.size) {
+    console.log("");
+    for (const [runner, a] of adapters) {
+      console.log(`${runner} adapter: ${a || "(no description)"}`);
+    }
+    if (new Set(adapters.values()).size > 1) {
+      console.log(
+        "WARNING: the WebGPU runners used different adapters; their ratio is not comparable",
+      );
+    }
+  }
   if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 1));
+}
+
+/** The description of the adapter onnxruntime-web's WebGPU backend runs on. */
+async function ortAdapter(ort: OrtLike): Promise<string> {
+  const webgpu = ort.env?.webgpu;
+  try {
+    const device = await webgpu?.device;
+    const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo } | undefined)
+      ?.adapterInfo;
+    if (info?.description) return info.description;
+  } catch {
+    // Fall through to the adapter.
+  }
+  return webgpu?.adapter?.info?.description ?? "unknown";
 }
 
 if (import.meta.main) {

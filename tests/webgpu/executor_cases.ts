@@ -116,17 +116,18 @@ gpuTest("a GPU output fed back as an input is used in place", async () => {
 });
 
 gpuTest("a graph mixing CPU and GPU nodes reads back only what CPU nodes need", async () => {
-  // ArgMax has no GPU kernel: its input is read back; the int64 result feeds a Cast on the CPU.
+  // TopK has no GPU kernel: its input is read back; the int64 result feeds a Cast on the CPU.
   const model = buildModel({
     nodes: [
       { op: "Mul", inputs: ["x", "x"], outputs: ["sq"] },
-      { op: "ArgMax", inputs: ["sq"], outputs: ["am"], attrs: { axis: { i: 1 } } },
+      { op: "TopK", inputs: ["sq", "k"], outputs: ["top", "am"], attrs: { axis: { i: 1 } } },
       { op: "Cast", inputs: ["am"], outputs: ["amf"], attrs: { to: { i: 1 } } },
       { op: "Shape", inputs: ["sq"], outputs: ["shp"] },
       { op: "Exp", inputs: ["sq"], outputs: ["e"] },
       { op: "Add", inputs: ["e", "amf"], outputs: ["y"] },
     ],
     inputs: [{ name: "x", type: "float32" }],
+    initializers: { k: new Tensor("int64", BigInt64Array.of(1n), [1]) },
     outputs: ["y", "shp"],
   });
   const x = random("float32", [4, 5], 6);
@@ -134,12 +135,12 @@ gpuTest("a graph mixing CPU and GPU nodes reads back only what CPU nodes need", 
   const st = s.lastRunStats!;
   const where = Object.fromEntries(st.placement.map((p) => [p.opType, p]));
   assert.equal(where.Mul.backend, "webgpu");
-  assert.equal(where.ArgMax.backend, "cpu");
-  assert.match(where.ArgMax.reason!, /no WebGPU kernel/);
+  assert.equal(where.TopK.backend, "cpu");
+  assert.match(where.TopK.reason!, /no WebGPU kernel/);
   assert.equal(where.Cast.backend, "cpu");
   assert.match(where.Cast.reason!, /int64/);
   assert.equal(where.Shape.backend, "cpu");
-  // Down: sq once (80 B) for ArgMax (Shape reads dims only), y (80 B). Up: x, amf.
+  // Down: sq once (80 B) for TopK (Shape reads dims only), y (80 B). Up: x, amf.
   assert.equal(st.bytesDownloaded, 80 + 80);
   assert.equal(st.bytesUploaded, 80 + 16);
   await s.release();

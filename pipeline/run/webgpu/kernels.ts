@@ -21,6 +21,7 @@ import { resizeKernels } from "./kernels/resize.ts";
 import { rnnKernels } from "./kernels/rnn.ts";
 import { attentionKernels } from "./kernels/attention.ts";
 import { contribKernels } from "./kernels/contrib.ts";
+import { quantContribKernels, quantKernels } from "./kernels/quant.ts";
 
 /** The com.microsoft domain of onnxruntime's contrib operators. */
 const MS = "com.microsoft";
@@ -49,6 +50,8 @@ function kernels(): Map<string, GpuKernel> {
       ["", rnnKernels()],
       ["", attentionKernels()],
       [MS, contribKernels()],
+      ["", quantKernels()],
+      [MS, quantContribKernels()],
     ];
     for (const [domain, family] of families) {
       for (const [op, k] of family) table.set(key(domain, op), k);

@@ -507,10 +507,19 @@ const clipKernel: GpuKernel = {
   },
 };
 
-/** Cast expressions between GPU element types, as the CPU's castTensor converts. */
+/**
+ * Cast expressions between GPU element types, as the CPU's castTensor converts. float16
+ * converts through f32 (exact from f16; to f16 with f16_bits, rounding to nearest even).
+ */
 function castExpr(from: GpuElem, to: GpuElem): string | undefined {
   if (from === to) return "x";
-  if (from === "f16" || to === "f16") return undefined;
+  if (to === "f16") {
+    return from === "bool" ? "f16(x)" : "bitcast<vec2<f16>>(f16_bits(f32(x))).x";
+  }
+  if (from === "f16") {
+    if (to === "f32") return "f32(x)";
+    return castExpr("f32", to)?.replaceAll(/\bx\b/g, "f32(x)");
+  }
   const table: Record<string, string> = {
     "f32>i32":
       "select(i32(x), i32(-2147483648), is_nan(x) || x >= 2147483648.0 || x < -2147483648.0)",
@@ -547,8 +556,9 @@ const castKernel: GpuKernel = {
   },
   async run(k, [x]) {
     const to = castTarget(k.attrs)!;
-    const expr = castExpr(elemOf(k, x!)!, gpuElem(to, k.info.features.shaderF16)!)!;
-    return [await runUnary(k, x!, to, expr, {})];
+    const te = gpuElem(to, k.info.features.shaderF16)!;
+    const expr = castExpr(elemOf(k, x!)!, te)!;
+    return [await runUnary(k, x!, to, expr, { helpers: te === "f16" ? ["f16_bits"] : [] })];
   },
 };
 

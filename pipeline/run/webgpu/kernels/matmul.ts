@@ -10,7 +10,7 @@ import { broadcastShapes, broadcastStrides } from "../../../../ops/util.ts";
 import { shapeSize, type Tensor } from "../../../tensor/tensor.ts";
 import type { GpuInfo } from "../device.ts";
 import { gpuElem, type GpuKernel, type KernelContext, UniformWriter } from "../kernel.ts";
-import { tiling } from "./tiling.ts";
+import { directBlocking, tiling } from "./tiling.ts";
 
 interface Product {
   M: number;
@@ -39,23 +39,48 @@ function groups(
   batch: number,
 ): [number, number, number] | string {
   const max = k.info.limits.maxComputeWorkgroupsPerDimension;
+  const d = directBlocking(k.info);
+  if (d) {
+    const total = Math.ceil(Math.ceil(M / d.RM) * Math.ceil(N / d.RN) / d.WG);
+    const y = Math.ceil(total / max);
+    const g: [number, number, number] = [Math.ceil(total / y), y, batch];
+    if (g.some((v) => v > max)) return `a ${M}x${N} product over ${batch} batches is too large`;
+    return g;
+  }
   const t = tiling(k.info);
   const g: [number, number, number] = [Math.ceil(N / t.tileN), Math.ceil(M / t.tileM), batch];
   if (g.some((v) => v > max)) return `a ${M}x${N} product over ${batch} batches is too large`;
   return g;
 }
 
-async function runProduct(k: KernelContext, a: Tensor, b: Tensor, p: Product, outDims: number[]) {
+/**
+ * The same product with A's batch dims folded into M when B is shared by every batch and A's
+ * batches are consecutive row blocks ([64, 1, 128] x [128, 384] is one 64 x 384 product).
+ */
+function foldBatch(p: Product): Product {
+  if (p.batch.length === 0 || p.c || p.aMK[1] !== 1 || p.aMK[0] !== p.K) return p;
+  if (p.bBatch.some((s) => s !== 0)) return p;
+  let stride = p.M * p.K;
+  for (let i = p.batch.length - 1; i >= 0; i--) {
+    if (p.batch[i] !== 1 && p.aBatch[i] !== stride) return p;
+    stride *= p.batch[i];
+  }
+  return { ...p, M: p.M * shapeSize(p.batch), batch: [], aBatch: [], bBatch: [] };
+}
+
+async function runProduct(k: KernelContext, a: Tensor, b: Tensor, q: Product, outDims: number[]) {
+  const p = foldBatch(q);
   const e = gpuElem(a.type, k.info.features.shaderF16)!;
   const y = k.output(a.type, outDims);
   const batch = shapeSize(p.batch);
   const g = groups(k, p.M, p.N, batch);
   if (typeof g === "string") throw k.fail(g);
+  const d = directBlocking(k.info);
   const pipeline = await k.pipeline({
-    shader: "matmul",
+    shader: d ? "matmul_direct" : "matmul",
     aliases: { T: e },
     constants: {
-      ...tiling(k.info).constants,
+      ...(d ?? tiling(k.info).constants),
       BATCH_RANK: p.batch.length,
       HAS_C: p.c !== undefined,
       SCALED: p.alpha !== 1,
@@ -190,6 +215,46 @@ const gemmKernel: GpuKernel = {
     ];
   },
 };
+
+/**
+ * alpha · op(A) · op(B) with MatMul's shapes and broadcasting, op an optional transpose of
+ * the last two dims of an operand of rank 2 or more (com.microsoft.FusedMatMul); a string
+ * when the shapes do not multiply or the product does not fit one dispatch.
+ */
+export function transposedProduct(
+  k: { info: GpuInfo },
+  ad: readonly number[],
+  bd: readonly number[],
+  transA: boolean,
+  transB: boolean,
+): (MatMulShape & { aMK: [number, number]; bKN: [number, number] }) | string {
+  const swap = (d: readonly number[], t: boolean) =>
+    t && d.length >= 2 ? [...d.slice(0, -2), d[d.length - 1], d[d.length - 2]] : d;
+  const tA = transA && ad.length >= 2, tB = transB && bd.length >= 2;
+  const s = matmulShape(swap(ad, tA), swap(bd, tB));
+  if (typeof s === "string") return s;
+  const g = groups(k, s.M, s.N, shapeSize(s.batch));
+  if (typeof g === "string") return g;
+  return {
+    ...s,
+    aMK: tA ? [1, s.M] : [s.K, 1],
+    bKN: tB ? [1, s.K] : [s.N, 1],
+  };
+}
+
+/** Encodes alpha · op(A) · op(B) (see {@link transposedProduct}); float32, int32 or uint32. */
+export async function runTransposedProduct(
+  k: KernelContext,
+  a: Tensor,
+  b: Tensor,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+): Promise<Tensor> {
+  const s = transposedProduct(k, a.dims, b.dims, transA, transB);
+  if (typeof s === "string") throw k.fail(s);
+  return await runProduct(k, a, b, { ...s, alpha, beta: 0 }, s.out);
+}
 
 /** The matrix-product kernels by op type. */
 export function matmulKernels(): Map<string, GpuKernel> {

@@ -25,8 +25,16 @@ import {
 
 const WG = 64;
 
-/** Copy modes of copy.wgsl. */
-const MODE = { strided: 0, tile: 1, constant: 2, reflect: 3, edge: 4, wrap: 5 } as const;
+/** Copy modes of copy.wgsl (`constant` with input extents of 0 fills the whole region). */
+export const COPY_MODE = {
+  strided: 0,
+  tile: 1,
+  constant: 2,
+  reflect: 3,
+  edge: 4,
+  wrap: 5,
+} as const;
+const MODE = COPY_MODE;
 
 /** One region copy: y[writeBase + Σ j·write] = x[readBase + Σ map(j)·read]. */
 export interface CopyPlan {
@@ -550,7 +558,9 @@ const padKernel: GpuKernel = {
     const ok = movable(node);
     if (ok !== true) return ok;
     const mode = node.attrs.string("mode", "constant");
-    if (!["constant", "reflect", "edge"].includes(mode) && !(mode === "wrap" && node.version >= 19)) {
+    if (
+      !["constant", "reflect", "edge"].includes(mode) && !(mode === "wrap" && node.version >= 19)
+    ) {
       return `mode "${mode}"`;
     }
     if (node.version >= 11 && !node.inputs[1]) return "pads is missing";

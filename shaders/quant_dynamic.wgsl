@@ -1,0 +1,424 @@
+// DynamicQuantizeLinear in three dispatches (STAGE): 0 reduces slices of x to partial
+// minima and maxima, 1 (one workgroup) combines them and computes the scale and zero point
+// as the CPU does in float32, 2 quantizes x to packed uint8, four elements per invocation.
+//
+// The range starts at 0 and skips NaN (as `v < mn` / `v > mx` scans do); min and max are
+// taken on order-preserving integer keys of the float bits. scale = fround(fround(max -
+// min) / 255) (1 when max = min), zero point = saturateRound(0 - fround(min / scale)) in
+// [0, 255]; a NaN zero point (infinite range) stores 0 and makes every y 0, as on the CPU.
+
+override WG: u32 = 64u; // a power of two
+override STAGE: u32 = 0u;
+
+struct Uniforms {
+  sizes: vec4<u32>, // element count, number of partial results (stage 0 workgroups)
+}
+
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> part: array<u32>;
+@group(0) @binding(2) var<storage, read_write> scale_out: array<u32>;
+@group(0) @binding(3) var<storage, read_write> zp_out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> y: array<u32>;
+@group(0) @binding(5) var<uniform> u: Uniforms;
+
+var<workgroup> lo_keys: array<u32, WG>;
+var<workgroup> hi_keys: array<u32, WG>;
+
+//#include linear_index
+// Index of an invocation in a 1-D problem whose workgroups were spread over x and y
+// because there were more than maxComputeWorkgroupsPerDimension of them.
+fn linear_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, wg: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * wg + lid;
+}
+//#end
+
+//#include q8
+// Byte `lane` (0..3) of a packed word as int8 (signed) or uint8.
+fn q8_get(word: u32, lane: u32, signed: bool) -> i32 {
+  let b = (word >> (lane * 8u)) & 0xffu;
+  return select(i32(b), i32(b) - 256, signed && b >= 128u);
+}
+
+// Four in-range values packed into a word, lane 0 in the low byte.
+fn q8_pack(v: vec4<i32>) -> u32 {
+  let b = bitcast<vec4<u32>>(v) & vec4<u32>(0xffu);
+  return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
+}
+//#end
+
+//#include sf32
+fn sf_shr64(v: vec2<u32>, n: u32) -> vec2<u32> {
+  if (n == 0u) { return v; }
+  if (n >= 64u) { return vec2<u32>(0u, 0u); }
+  if (n >= 32u) { return vec2<u32>(0u, v.x >> (n - 32u)); }
+  return vec2<u32>(v.x >> n, (v.y >> n) | (v.x << (32u - n)));
+}
+
+fn sf_shl64(v: vec2<u32>, n: u32) -> vec2<u32> {
+  if (n == 0u) { return v; }
+  if (n >= 64u) { return vec2<u32>(0u, 0u); }
+  if (n >= 32u) { return vec2<u32>(v.y << (n - 32u), 0u); }
+  return vec2<u32>((v.x << n) | (v.y >> (32u - n)), v.y << n);
+}
+
+fn sf_add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.y + b.y;
+  return vec2<u32>(a.x + b.x + select(0u, 1u, lo < a.y), lo);
+}
+
+// a - b for a >= b.
+fn sf_sub64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  return vec2<u32>(a.x - b.x - select(0u, 1u, a.y < b.y), a.y - b.y);
+}
+
+fn sf_lt64(a: vec2<u32>, b: vec2<u32>) -> bool {
+  return a.x < b.x || (a.x == b.x && a.y < b.y);
+}
+
+// Index of the highest set bit of a nonzero value.
+fn sf_top64(v: vec2<u32>) -> u32 {
+  if (v.x != 0u) { return 63u - countLeadingZeros(v.x); }
+  return 31u - countLeadingZeros(v.y);
+}
+
+// v / 2^n rounded to the nearest integer, ties to even (n in 1..64).
+fn sf_round_shift(v: vec2<u32>, n: u32) -> vec2<u32> {
+  let kept = sf_shr64(v, n);
+  let rem = sf_sub64(v, sf_shl64(kept, n));
+  let half = sf_shl64(vec2<u32>(0u, 1u), n - 1u);
+  var up = sf_lt64(half, rem);
+  if (rem.x == half.x && rem.y == half.y) { up = (kept.y & 1u) == 1u; }
+  if (up) { return sf_add64(kept, vec2<u32>(0u, 1u)); }
+  return kept;
+}
+
+// The float32 nearest to (-1)^sign * m * 2^e, as bits.
+fn sf_pack(sign: u32, m: vec2<u32>, e: i32) -> u32 {
+  let s = sign << 31u;
+  if (m.x == 0u && m.y == 0u) { return s; }
+  let top = i32(sf_top64(m));
+  let ex = top + e; // exponent of the leading bit
+  if (ex > 127) { return s | 0x7f800000u; }
+  var drop = top - 23;
+  if (ex < -126) { drop += -126 - ex; }
+  var q: u32;
+  if (drop <= 0) {
+    q = m.y << u32(-drop); // m < 2^24 here
+  } else if (drop > 64) {
+    return s; // below half the smallest subnormal
+  } else {
+    q = sf_round_shift(m, u32(drop)).y;
+  }
+  if (ex < -126) { return s | q; } // subnormal; q = 2^23 is the smallest normal
+  // q is in [2^23, 2^24]: the carry of q = 2^24 moves into the exponent field.
+  let bits = (u32(ex + 126) << 23u) + q;
+  if (bits >= 0x7f800000u) { return s | 0x7f800000u; }
+  return s | bits;
+}
+
+// Significand and exponent of a finite nonzero magnitude's bits: m * 2^e, m in [2^23, 2^24).
+fn sf_unpack(a: u32) -> vec2<i32> {
+  let ex = (a >> 23u) & 0xffu;
+  let f = a & 0x7fffffu;
+  if (ex == 0u) {
+    let sh = countLeadingZeros(f) - 8u;
+    return vec2<i32>(i32(f << sh), -149 - i32(sh));
+  }
+  return vec2<i32>(i32(f | 0x800000u), i32(ex) - 150);
+}
+
+// a / b, correctly rounded.
+fn sf_div(a: u32, b: u32) -> u32 {
+  let s = (a ^ b) & 0x80000000u;
+  let aa = a & 0x7fffffffu;
+  let bb = b & 0x7fffffffu;
+  if (aa > 0x7f800000u || bb > 0x7f800000u) { return 0x7fc00000u; }
+  if (aa == 0x7f800000u) { return select(s | 0x7f800000u, 0x7fc00000u, bb == 0x7f800000u); }
+  if (bb == 0x7f800000u) { return s; }
+  if (bb == 0u) { return select(s | 0x7f800000u, 0x7fc00000u, aa == 0u); }
+  if (aa == 0u) { return s; }
+  let ua = sf_unpack(aa);
+  let ub = sf_unpack(bb);
+  var ma = u32(ua.x);
+  let mb = u32(ub.x);
+  var e = ua.y - ub.y;
+  if (ma < mb) {
+    ma = ma << 1u;
+    e -= 1;
+  }
+  // ma / mb is in [1, 2): 26 quotient bits by long division, then a sticky bit.
+  var r = ma;
+  var q = 0u;
+  for (var i = 0u; i < 26u; i++) {
+    q = q << 1u;
+    if (r >= mb) {
+      r -= mb;
+      q |= 1u;
+    }
+    r = r << 1u;
+  }
+  let m = (q << 1u) | select(0u, 1u, r != 0u);
+  return sf_pack(s >> 31u, vec2<u32>(0u, m), e - 26);
+}
+
+// a * b, correctly rounded.
+fn sf_mul(a: u32, b: u32) -> u32 {
+  let s = (a ^ b) & 0x80000000u;
+  let aa = a & 0x7fffffffu;
+  let bb = b & 0x7fffffffu;
+  if (aa > 0x7f800000u || bb > 0x7f800000u) { return 0x7fc00000u; }
+  if (aa == 0x7f800000u) { return select(s | 0x7f800000u, 0x7fc00000u, bb == 0u); }
+  if (bb == 0x7f800000u) { return select(s | 0x7f800000u, 0x7fc00000u, aa == 0u); }
+  if (aa == 0u || bb == 0u) { return s; }
+  let ua = sf_unpack(aa);
+  let ub = sf_unpack(bb);
+  let ma = u32(ua.x);
+  let mb = u32(ub.x);
+  let a1 = ma >> 16u;
+  let a0 = ma & 0xffffu;
+  let b1 = mb >> 16u;
+  let b0 = mb & 0xffffu;
+  let mid = a1 * b0 + a0 * b1;
+  let lo0 = a0 * b0;
+  let lo = lo0 + (mid << 16u);
+  let hi = a1 * b1 + (mid >> 16u) + select(0u, 1u, lo < lo0);
+  return sf_pack(s >> 31u, vec2<u32>(hi, lo), ua.y + ub.y);
+}
+
+// x * y + z for an integer |x| <= 255, rounded to float64 and then to float32: what
+// JavaScript's Math.fround(x * y + z) gives (the product is exact in float64).
+fn sf_fma_i(x: i32, y: u32, z: u32) -> u32 {
+  let yy = y & 0x7fffffffu;
+  let zz = z & 0x7fffffffu;
+  let sp = (y >> 31u) ^ select(0u, 1u, x < 0);
+  let sz = z >> 31u;
+  if (yy > 0x7f800000u || zz > 0x7f800000u) { return 0x7fc00000u; }
+  if (yy == 0x7f800000u) {
+    if (x == 0 || (zz == 0x7f800000u && sz != sp)) { return 0x7fc00000u; }
+    return (sp << 31u) | 0x7f800000u;
+  }
+  if (zz == 0x7f800000u) { return z; }
+  let ax = u32(abs(x));
+  var pm = 0u;
+  var pe = 0;
+  if (ax != 0u && yy != 0u) {
+    let u = sf_unpack(yy);
+    pm = ax * u32(u.x);
+    pe = u.y;
+  }
+  if (pm == 0u) {
+    if (zz == 0u) { return (sp & sz) << 31u; }
+    return z;
+  }
+  if (zz == 0u) { return sf_pack(sp, vec2<u32>(0u, pm), pe); }
+  // Both magnitudes with their leading bit at 61; their low 30 bits are 0, so aligning
+  // shifts of up to 30 are exact, and longer ones leave a sticky bit.
+  let uz = sf_unpack(zz);
+  let lp = 31u - countLeadingZeros(pm);
+  var a = sf_shl64(vec2<u32>(0u, pm), 61u - lp);
+  var ea = pe - i32(61u - lp);
+  var sa = sp;
+  var b = sf_shl64(vec2<u32>(0u, u32(uz.x)), 38u);
+  var eb = uz.y - 38;
+  var sb = sz;
+  if (eb > ea) {
+    let t = a;
+    a = b;
+    b = t;
+    let te = ea;
+    ea = eb;
+    eb = te;
+    let ts = sa;
+    sa = sb;
+    sb = ts;
+  }
+  let d = u32(ea - eb);
+  var bs = vec2<u32>(0u, 1u);
+  if (d < 64u) {
+    bs = sf_shr64(b, d);
+    let back = sf_shl64(bs, d);
+    if (back.x != b.x || back.y != b.y) { bs.y |= 1u; }
+  }
+  var sum: vec2<u32>;
+  var ss = sa;
+  if (sa == sb) {
+    sum = sf_add64(a, bs);
+  } else if (sf_lt64(a, bs)) {
+    sum = sf_sub64(bs, a);
+    ss = sb;
+  } else {
+    sum = sf_sub64(a, bs);
+  }
+  if (sum.x == 0u && sum.y == 0u) { return 0u; }
+  let top = sf_top64(sum);
+  if (top > 52u) {
+    let n = top - 52u;
+    sum = sf_shl64(sf_round_shift(sum, n), n);
+  }
+  return sf_pack(ss, sum, ea);
+}
+
+// The float32 nearest to the 64-bit integer hi * 2^32 + lo (two's complement).
+fn sf_from_i64(hi: i32, lo: u32) -> u32 {
+  if (hi < 0) {
+    let m = sf_add64(vec2<u32>(~bitcast<u32>(hi), ~lo), vec2<u32>(0u, 1u));
+    return sf_pack(1u, m, 0);
+  }
+  return sf_pack(0u, vec2<u32>(bitcast<u32>(hi), lo), 0);
+}
+
+// The float32 nearest to a + b (exact integers; the sum may leave the i32 range).
+fn sf_from_sum(a: i32, b: i32) -> u32 {
+  let lo = bitcast<u32>(a) + bitcast<u32>(b);
+  let carry = select(0, 1, lo < bitcast<u32>(a));
+  return sf_from_i64((a >> 31u) + (b >> 31u) + carry, lo);
+}
+
+// The float32 nearest to a - b (exact integers).
+fn sf_from_diff(a: i32, b: i32) -> u32 {
+  let lo = bitcast<u32>(a) - bitcast<u32>(b);
+  let borrow = select(0, 1, bitcast<u32>(a) < bitcast<u32>(b));
+  return sf_from_i64((a >> 31u) - (b >> 31u) - borrow, lo);
+}
+
+// The float32 nearest to an i32.
+fn sf_from_i32(a: i32) -> u32 {
+  if (abs(a) < 16777216) { return bitcast<u32>(f32(a)); }
+  return sf_from_i64(a >> 31u, bitcast<u32>(a));
+}
+//#end
+
+//#include quant_round
+// Round half to even of the float32 with bits v, plus zp, clamped to [lo, hi]; NaN gives
+// lo (the CPU's saturateRound).
+fn q_sat_round(v: u32, zp: i32, lo: i32, hi: i32) -> i32 {
+  let a = v & 0x7fffffffu;
+  if (a > 0x7f800000u) { return lo; }
+  if (a >= 0x4e800000u) { return select(hi, lo, (v >> 31u) != 0u); } // |v| >= 2^30
+  return clamp(i32(round(bitcast<f32>(v))) + zp, lo, hi);
+}
+
+// saturateRound(fround(x / s), zp) of float32 bits x and s. The device's division decides
+// whenever its result is clearly away from a half-integer (it is within 2.5 ULP of the
+// quotient); otherwise the correctly rounded quotient does.
+fn q_div_round(x: u32, s: u32, zp: i32, lo: i32, hi: i32) -> i32 {
+  let ex = (x >> 23u) & 0xffu;
+  let es = (s >> 23u) & 0xffu;
+  if (ex < 255u && es >= 2u && es <= 252u) {
+    let q = bitcast<f32>(x) / bitcast<f32>(s);
+    let aq = abs(q);
+    if (aq < 0.25) { return clamp(zp, lo, hi); }
+    if (aq < 4194304.0) {
+      let f = floor(q);
+      let frac = q - f;
+      let ulp = bitcast<f32>((bitcast<u32>(aq) & 0x7f800000u) - 0x0b800000u); // 2^(e - 23)
+      if (abs(frac - 0.5) > 8.0 * ulp) {
+        return clamp(i32(f) + select(0, 1, frac > 0.5) + zp, lo, hi);
+      }
+    } else if (aq > 8388608.0) {
+      return select(hi, lo, q < 0.0);
+    }
+  }
+  return q_sat_round(sf_div(x, s), zp, lo, hi);
+}
+
+// onnxruntime's requantization of a sum: saturateRound(fround(v * m), zp) for the float32
+// bits v (the sum, exactly converted) and m (the scale).
+fn q_requant(v: u32, m: u32, zp: i32, lo: i32, hi: i32) -> i32 {
+  let em = (m >> 23u) & 0xffu;
+  if (em == 0u || em == 255u) { return q_sat_round(sf_mul(v, m), zp, lo, hi); }
+  // Normal operands: the device's product is correctly rounded; where it overflows or
+  // underflows, the result saturates or rounds to 0 either way.
+  return q_sat_round(bitcast<u32>(bitcast<f32>(v) * bitcast<f32>(m)), zp, lo, hi);
+}
+//#end
+
+// Order-preserving key of float bits (-0 as +0).
+fn key_of(bits: u32) -> u32 {
+  let b = select(bits, 0u, bits == 0x80000000u);
+  return select(b ^ 0x80000000u, ~b, (b >> 31u) != 0u);
+}
+
+fn bits_of(k: u32) -> u32 {
+  return select(~k, k ^ 0x80000000u, (k >> 31u) != 0u);
+}
+
+fn reduce_keys(lid: u32) {
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lid < s) {
+      lo_keys[lid] = min(lo_keys[lid], lo_keys[lid + s]);
+      hi_keys[lid] = max(hi_keys[lid], hi_keys[lid + s]);
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let n = u.sizes.x;
+  let parts = u.sizes.y;
+  if (STAGE == 0u) {
+    var mn = 0x80000000u;
+    var mx = 0x80000000u;
+    for (var i = wid.x * WG + lid; i < n; i += parts * WG) {
+      let b = x[i];
+      if ((b & 0x7fffffffu) <= 0x7f800000u) {
+        let k = key_of(b);
+        mn = min(mn, k);
+        mx = max(mx, k);
+      }
+    }
+    lo_keys[lid] = mn;
+    hi_keys[lid] = mx;
+    reduce_keys(lid);
+    if (lid == 0u) {
+      part[2u * wid.x] = lo_keys[0];
+      part[2u * wid.x + 1u] = hi_keys[0];
+    }
+  } else if (STAGE == 1u) {
+    var mn = 0x80000000u;
+    var mx = 0x80000000u;
+    for (var i = lid; i < parts; i += WG) {
+      mn = min(mn, part[2u * i]);
+      mx = max(mx, part[2u * i + 1u]);
+    }
+    lo_keys[lid] = mn;
+    hi_keys[lid] = mx;
+    reduce_keys(lid);
+    if (lid == 0u) {
+      let lo = bits_of(lo_keys[0]);
+      let hi = bits_of(hi_keys[0]);
+      var s = 0x3f800000u; // 1
+      if (lo_keys[0] != hi_keys[0]) {
+        s = sf_div(sf_fma_i(1, hi, lo ^ 0x80000000u), 0x437f0000u); // (max - min) / 255
+      }
+      let q = sf_div(lo, s);
+      var z = 0u;
+      var nan_zp = (q & 0x7fffffffu) > 0x7f800000u;
+      if (!nan_zp) {
+        let zf = select(q ^ 0x80000000u, 0u, (q & 0x7fffffffu) == 0u); // 0 - q
+        z = u32(q_sat_round(zf, 0, 0, 255));
+      }
+      part[0] = s;
+      part[1] = select(z, 0xffffffffu, nan_zp);
+      scale_out[0] = s;
+      zp_out[0] = z;
+    }
+  } else {
+    let i = linear_index(wid, nwg, lid, WG);
+    if (i * 4u >= n) { return; }
+    let s = part[0];
+    let z = part[1];
+    var v = vec4<i32>(0);
+    if (z != 0xffffffffu) {
+      for (var lane = 0u; lane < 4u; lane++) {
+        let e = i * 4u + lane;
+        if (e >= n) { break; }
+        v[lane] = q_div_round(x[e], s, i32(z), 0, 255);
+      }
+    }
+    y[i] = q8_pack(v);
+  }
+}
