@@ -63,11 +63,14 @@ Deno.test({
       await Deno.writeTextFile(
         script,
         `const m = await import("http://${host}/mod.ts");
-const s = await m.InferenceSession.create("http://${host}/examples/models/tiny_cnn.onnx");
+// Shaders are embedded in modules, so the WebGPU backend also works from an http import.
+const backend = (await navigator.gpu?.requestAdapter()) ? "webgpu" : "cpu";
+const s = await m.InferenceSession.create("http://${host}/examples/models/tiny_cnn.onnx", { backend });
 const x = new m.Tensor("float32", new Float32Array(3 * 32 * 32).fill(0.5), [1, 3, 32, 32]);
 const out = await s.run({ [s.inputNames[0]]: x });
 const y = out[s.outputNames[0]];
 console.log("dims", JSON.stringify(y.dims), "finite", Array.from(y.data).every(Number.isFinite));
+console.log("backend", backend, "gpu nodes", s.lastRunStats?.nodes.webgpu ?? 0);
 `,
       );
       const r = await deno([
@@ -81,6 +84,9 @@ console.log("dims", JSON.stringify(y.dims), "finite", Array.from(y.data).every(N
       ]);
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, /dims \[1,10\] finite true/);
+      const gpu = /backend webgpu gpu nodes (\d+)/.exec(r.out);
+      if (gpu) assert.ok(Number(gpu[1]) > 0, r.out);
+      console.log(r.out.trim());
     } finally {
       ac.abort();
       await server.finished;

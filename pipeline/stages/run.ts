@@ -10,7 +10,7 @@ import type { RunStage } from "../config.ts";
 import { type TopKEntry, topKRows } from "../io/labels.ts";
 import { InferenceSession } from "../run/session.ts";
 import { describeValue, Sequence, Tensor, toNumbers, type Value } from "../tensor/tensor.ts";
-import { formatMs, type PipelineState, type StageOutcome } from "./context.ts";
+import { formatBytes, formatMs, type PipelineState, type StageOutcome } from "./context.ts";
 import type { PreparedRun } from "./inputs.ts";
 import { writeOutputs } from "./outputs.ts";
 
@@ -151,6 +151,28 @@ export async function runStage(
       }, mean ${formatMs(t.meanMs)}, min ${formatMs(t.minMs)}, max ${formatMs(t.maxMs)}`
       : `run on ${session.backend}: ${formatMs(t.medianMs)}`,
   );
+  const stats = session.lastRunStats;
+  if (stats) {
+    const cpuReasons = new Map<string, number>();
+    for (const p of stats.placement) {
+      if (p.backend === "cpu" && p.reason) {
+        cpuReasons.set(p.reason, (cpuReasons.get(p.reason) ?? 0) + 1);
+      }
+    }
+    lines.push(
+      `  placement: ${stats.nodes.webgpu} node(s) on webgpu, ${stats.nodes.cpu} on cpu; ` +
+        `${formatBytes(stats.bytesUploaded)} uploaded, ${
+          formatBytes(stats.bytesDownloaded)
+        } downloaded, ${stats.dispatches} dispatch(es), ${stats.submits} submit(s)`,
+    );
+    if (stats.nodes.webgpu === 0 && session.backend !== "cpu" && stats.placement[0]?.reason) {
+      lines.push(`    all on cpu: ${stats.placement[0].reason}`);
+    } else if (stats.nodes.webgpu > 0) {
+      for (const [reason, n] of [...cpuReasons].sort((a, b) => b[1] - a[1]).slice(0, 5)) {
+        lines.push(`    on cpu (${n}): ${reason}`);
+      }
+    }
+  }
   for (const [name, origin] of Object.entries(prepared.origins)) {
     lines.push(`  input  ${name}: ${describeValue(prepared.feeds[name])} from ${origin}`);
   }
@@ -216,6 +238,15 @@ export async function runStage(
       ),
       outputs: Object.fromEntries(outputNames.map((n) => [n, describeValue(cpu[n])])),
       timing: t,
+      placement: stats
+        ? {
+          nodes: stats.nodes,
+          bytesUploaded: stats.bytesUploaded,
+          bytesDownloaded: stats.bytesDownloaded,
+          dispatches: stats.dispatches,
+          submits: stats.submits,
+        }
+        : undefined,
       profile,
       topk,
       written,
