@@ -2,7 +2,7 @@
  * The com.microsoft contrib operators real models carry (onnxruntime's ContribOperators.md):
  * quantized elementwise ops (QLinearAdd, QLinearMul, QLinearSigmoid,
  * QLinearGlobalAveragePool) and float fusions (Gelu, BiasGelu, FastGelu,
- * SkipLayerNormalization, FusedMatMul, FusedConv).
+ * SkipLayerNormalization, FusedMatMul, FusedConv, FusedGemm).
  *
  * The quantized kernels reproduce onnxruntime's CPU arithmetic (float32 scale ratios, round
  * half to even, saturation) so that quantized models give its outputs bit for bit.
@@ -17,6 +17,7 @@ import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { erf } from "./elementwise.ts";
 import { broadcastDims, matmulTensors } from "./matmul.ts";
 import { ops as convOps } from "./conv.ts";
+import { ops as matmulOps } from "./matmul.ts";
 import {
   alloc,
   broadcastOffsets,
@@ -500,16 +501,52 @@ function fusedMatMulInfer(ctx: InferContext): (ValueType | undefined)[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// FusedConv
+// Fused activations (FusedConv, FusedGemm)
 // ---------------------------------------------------------------------------------------------
 
-function activationFn(ctx: OpContext): ((x: number) => number) | undefined {
-  const name = ctx.attrs.string("activation", "");
-  const p = ctx.attrs.floats("activation_params", []);
+/** Activations onnxruntime's FusedConv applies (MLAS): params are `activation_params`. */
+const CONV_ACTIVATIONS = new Set(["Relu", "Tanh", "Sigmoid", "LeakyRelu", "Clip", "HardSigmoid"]);
+
+/**
+ * Activations onnxruntime's FusedGemm applies (its elementwise functors): params are the
+ * activation's own attributes prefixed `activation_` (alpha, beta, gamma).
+ */
+const GEMM_ACTIVATIONS = new Set([
+  "Relu",
+  "Tanh",
+  "Sigmoid",
+  "LeakyRelu",
+  "HardSigmoid",
+  "Elu",
+  "Selu",
+  "Softplus",
+  "Softsign",
+  "ThresholdedRelu",
+  "ScaledTanh",
+  "ParametricSoftplus",
+]);
+
+/**
+ * The element function of a fused activation, or undefined for none ("" or Identity).
+ * `param(i)` is parameter i (alpha, beta, gamma) when the node sets it; absent ones take
+ * the defaults of the ONNX op of that name. Throws unsupported for names outside `allowed`.
+ */
+function activationFn(
+  ctx: OpContext,
+  name: string,
+  allowed: ReadonlySet<string>,
+  param: (i: number) => number | undefined,
+): ((x: number) => number) | undefined {
+  if (name === "" || name === "Identity") return undefined;
+  if (!allowed.has(name)) {
+    throw ctx.unsupported(`${ctx.node.opType} activation "${name}" is not supported`);
+  }
+  const required = (i: number, what: string) => {
+    const v = param(i);
+    if (v === undefined) throw ctx.fail(`the ${name} activation needs its ${what} parameter`);
+    return v;
+  };
   switch (name) {
-    case "":
-    case "Identity":
-      return undefined;
     case "Relu":
       return (x) => (x < 0 ? 0 : x);
     case "Tanh":
@@ -517,41 +554,62 @@ function activationFn(ctx: OpContext): ((x: number) => number) | undefined {
     case "Sigmoid":
       return (x) => 1 / (1 + Math.exp(-x));
     case "LeakyRelu": {
-      const alpha = p[0] ?? 0.01;
+      const alpha = param(0) ?? 0.01;
       return (x) => (x < 0 ? alpha * x : x);
     }
     case "Clip": {
-      if (p.length < 2) throw ctx.fail("the Clip activation needs activation_params [min, max]");
-      const [lo, hi] = p;
+      if (param(0) === undefined || param(1) === undefined) {
+        throw ctx.fail("the Clip activation needs activation_params [min, max]");
+      }
+      const lo = param(0)!, hi = param(1)!;
       return (x) => (x < lo ? lo : x > hi ? hi : x);
     }
     case "HardSigmoid": {
-      const alpha = p[0] ?? 0.2, beta = p[1] ?? 0.5;
+      const alpha = param(0) ?? 0.2, beta = param(1) ?? 0.5;
       return (x) => Math.max(0, Math.min(1, alpha * x + beta));
     }
+    case "Elu": {
+      const alpha = param(0) ?? 1;
+      return (x) => (x >= 0 ? x : alpha * Math.expm1(x));
+    }
+    case "Selu": {
+      const alpha = param(0) ?? 1.67326319217681884765625;
+      const gamma = param(2) ?? 1.05070102214813232421875;
+      return (x) => (x > 0 ? gamma * x : gamma * alpha * Math.expm1(x));
+    }
+    case "Softplus":
+      return softplus;
+    case "Softsign":
+      return (x) => x / (1 + Math.abs(x));
+    case "ThresholdedRelu": {
+      const alpha = param(0) ?? 1;
+      return (x) => (x > alpha ? x : 0);
+    }
+    case "ScaledTanh": {
+      const alpha = required(0, "alpha"), beta = required(1, "beta");
+      return (x) => alpha * Math.tanh(beta * x);
+    }
+    case "ParametricSoftplus": {
+      const alpha = required(0, "alpha"), beta = required(1, "beta");
+      return (x) => alpha * softplus(beta * x);
+    }
     default:
-      throw ctx.unsupported(`FusedConv activation "${name}" is not supported`);
+      throw ctx.unsupported(`${ctx.node.opType} activation "${name}" is not supported`);
   }
 }
 
-const convDef = convOps.find((d) => d.opType === "Conv");
+/** log(1 + exp(x)) without overflow. */
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
 
-/** Y = activation(Conv(X, W, B) + Z). */
-const fusedConvCpu: OpDef["cpu"] = async (ctx, inputs) => {
-  const x = tensorAt(ctx, inputs, 0);
-  requireFloatType(ctx, x, "X");
-  const z = optionalTensorAt(ctx, inputs, 3);
-  const act = activationFn(ctx);
-  if (!convDef) throw ctx.unsupported("FusedConv needs the Conv kernel");
-  const [y] = await convDef.cpu(ctx, inputs.slice(0, 3));
-  if (!(y instanceof Tensor)) throw ctx.fail("the convolution gave no tensor");
-  if (!z && !act) return [y];
-  if (z) {
-    if (z.type !== y.type) throw ctx.fail(`Z is ${z.type} but Y is ${y.type}`);
-    if (z.dims.join() !== y.dims.join()) {
-      throw ctx.fail(`Z must have the output's shape [${y.dims}], got [${z.dims}]`);
-    }
-  }
+/** Applies `act` (and adds `z` first when given) to a float tensor, rounding as its type. */
+function applyActivation(
+  y: Tensor,
+  z: Tensor | undefined,
+  act: ((x: number) => number) | undefined,
+): Tensor {
+  if (!z && !act) return y;
   const yv = numbersOf(y);
   const zv = z ? numbersOf(z) : undefined;
   const rnd = roundFn(y.type);
@@ -560,11 +618,71 @@ const fusedConvCpu: OpDef["cpu"] = async (ctx, inputs) => {
     const s = zv ? rnd(yv[i] + zv[i]) : yv[i];
     out[i] = act ? act(s) : s;
   }
-  return [tensorFromComputed(y.type, y.type === "float64" ? out : Float32Array.from(out), y.dims)];
+  return tensorFromComputed(y.type, y.type === "float64" ? out : Float32Array.from(out), y.dims);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FusedConv
+// ---------------------------------------------------------------------------------------------
+
+const convDef = convOps.find((d) => d.opType === "Conv");
+
+/** Y = activation(Conv(X, W, B) + Z). */
+const fusedConvCpu: OpDef["cpu"] = async (ctx, inputs) => {
+  const x = tensorAt(ctx, inputs, 0);
+  requireFloatType(ctx, x, "X");
+  const z = optionalTensorAt(ctx, inputs, 3);
+  const p = ctx.attrs.floats("activation_params", []);
+  const act = activationFn(ctx, ctx.attrs.string("activation", ""), CONV_ACTIVATIONS, (i) => p[i]);
+  if (!convDef) throw ctx.unsupported("FusedConv needs the Conv kernel");
+  const [y] = await convDef.cpu(ctx, inputs.slice(0, 3));
+  if (!(y instanceof Tensor)) throw ctx.fail("the convolution gave no tensor");
+  if (z) {
+    if (z.type !== y.type) throw ctx.fail(`Z is ${z.type} but Y is ${y.type}`);
+    if (z.dims.join() !== y.dims.join()) {
+      throw ctx.fail(`Z must have the output's shape [${y.dims}], got [${z.dims}]`);
+    }
+  }
+  return [applyActivation(y, z, act)];
 };
 
 function fusedConvInfer(ctx: InferContext): (ValueType | undefined)[] {
   const inner = convDef?.infer?.(ctx);
+  return inner ?? [{ kind: "tensor", elemType: elemOf(ctx.input(0)) }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// FusedGemm
+// ---------------------------------------------------------------------------------------------
+
+const gemmDef = matmulOps.find((d) => d.opType === "Gemm");
+
+/** The since-version of Gemm whose semantics FusedGemm has (optional C, no `broadcast`). */
+const GEMM_VERSION = 13;
+
+/**
+ * Y = activation(alpha · op(A) · op(B) + beta · C): Gemm-13 followed by the activation named
+ * by `activation`, whose parameters are `activation_alpha`, `activation_beta` and
+ * `activation_gamma`. Float types only (onnxruntime's CPU kernel takes float32).
+ */
+const fusedGemmCpu: OpDef["cpu"] = async (ctx, inputs) => {
+  const a = tensorAt(ctx, inputs, 0);
+  requireFloatType(ctx, a, "A");
+  const names = ["activation_alpha", "activation_beta", "activation_gamma"];
+  const act = activationFn(
+    ctx,
+    ctx.attrs.string("activation", ""),
+    GEMM_ACTIVATIONS,
+    (i) => (ctx.attrs.has(names[i]) ? ctx.attrs.float(names[i]) : undefined),
+  );
+  if (!gemmDef) throw ctx.unsupported("FusedGemm needs the Gemm kernel");
+  const [y] = await gemmDef.cpu({ ...ctx, version: GEMM_VERSION }, inputs.slice(0, 3));
+  if (!(y instanceof Tensor)) throw ctx.fail("the product gave no tensor");
+  return [applyActivation(y, undefined, act)];
+};
+
+function fusedGemmInfer(ctx: InferContext): (ValueType | undefined)[] {
+  const inner = gemmDef?.infer?.(ctx);
   return inner ?? [{ kind: "tensor", elemType: elemOf(ctx.input(0)) }];
 }
 
@@ -624,4 +742,5 @@ export const ops: OpDef[] = [
     infer: fusedMatMulInfer,
   },
   { domain: MS, opType: "FusedConv", versions: [1], cpu: fusedConvCpu, infer: fusedConvInfer },
+  { domain: MS, opType: "FusedGemm", versions: [1], cpu: fusedGemmCpu, infer: fusedGemmInfer },
 ];

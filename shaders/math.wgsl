@@ -203,10 +203,13 @@ fn f16_bits(v: f32) -> u32 {
 //#endregion
 
 //#region fused_activation
-// The activations com.microsoft.FusedConv applies (codes: 0 none, 1 Relu, 2 Tanh, 3 Sigmoid,
-// 4 LeakyRelu, 5 Clip, 6 HardSigmoid; a and b are its activation_params), keeping NaN as
-// the CPU kernel does (needs float_bits, expm1_f32 and tanh_f32).
+// The activations com.microsoft.FusedConv and FusedGemm apply (codes: 0 none, 1 Relu, 2 Tanh,
+// 3 Sigmoid, 4 LeakyRelu, 5 Clip, 6 HardSigmoid; a and b are their parameters), keeping NaN
+// as the CPU kernels do (needs float_bits, expm1_f32 and tanh_f32).
 fn fused_activation(code: u32, v: f32, a: f32, b: f32) -> f32 {
+  // Every activation maps NaN to NaN; selects and comparisons may be folded as if it could
+  // not occur (llvmpipe's Relu gave 0).
+  if (is_nan(v)) { return v; }
   switch (code) {
     case 1u: { return select(v, 0.0, v < 0.0); }
     case 2u: { return tanh_f32(v); }

@@ -1,7 +1,7 @@
-// Batched matrix product (MatMul, Gemm) without workgroup memory, for software adapters
-// such as llvmpipe: there, workgroup memory is ordinary memory and every barrier switches
-// between the invocations of a workgroup, so the tiles of matmul.wgsl cost more than they
-// save. Each invocation computes an RM x RN block of the output straight from A and B,
+// Batched matrix product (MatMul, Gemm, FusedGemm) without workgroup memory, for software
+// adapters such as llvmpipe: there, workgroup memory is ordinary memory and every barrier
+// switches between the invocations of a workgroup, so the tiles of matmul.wgsl cost more
+// than they save. Each invocation computes an RM x RN block of the output straight from A and B,
 // which the CPU's caches hold. Same uniforms and bindings as matmul.wgsl.
 
 alias T = f32;
@@ -12,6 +12,9 @@ override RN: u32 = 8u;          // output columns per invocation
 override BATCH_RANK: u32 = 0u;  // rank of the output's batch dims
 override HAS_C: bool = false;   // add beta * C (Gemm)
 override SCALED: bool = false;  // multiply the product by alpha (Gemm)
+override ACT: u32 = 0u;         // FusedGemm activation (see fused_activation)
+override ACT_A: f32 = 0.0;      // its parameters
+override ACT_B: f32 = 0.0;
 
 struct Uniforms {
   mnk: vec4<u32>,   // M, N, K, batch count
@@ -58,6 +61,75 @@ fn broadcast_offset(i: u32, rank: u32, dims: array<vec4<u32>, 2>,
 }
 //#end
 
+//#include float_bits
+// NaN and infinity tests on the bits: WGSL lets a compiler assume floats are never NaN or
+// infinite, so `v != v` may be folded away.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn is_inf(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) == 0x7f800000u;
+}
+
+fn nan_f32() -> f32 {
+  var bits = 0x7fc00000u;
+  return bitcast<f32>(bits);
+}
+
+fn inf_f32() -> f32 {
+  var bits = 0x7f800000u;
+  return bitcast<f32>(bits);
+}
+//#end
+
+//#include expm1_f32
+// exp(x) - 1 without the cancellation near 0 (Kahan's correction).
+fn expm1_f32(x: f32) -> f32 {
+  let u = exp(x);
+  if (u == 1.0) { return x; }
+  let um1 = u - 1.0;
+  if (um1 == -1.0) { return -1.0; }
+  if (is_inf(u)) { return u; }
+  return um1 * x / log(u);
+}
+//#end
+
+//#include tanh_f32
+// tanh(x) with full relative precision near 0 and exact ±1 far from it (needs expm1_f32).
+fn tanh_f32(x: f32) -> f32 {
+  let a = abs(x);
+  if (a > 10.0) { return sign(x); }
+  let e = expm1_f32(2.0 * a);
+  let t = e / (e + 2.0);
+  return select(t, -t, x < 0.0);
+}
+//#end
+
+//#include fused_activation
+// The activations com.microsoft.FusedConv and FusedGemm apply (codes: 0 none, 1 Relu, 2 Tanh,
+// 3 Sigmoid, 4 LeakyRelu, 5 Clip, 6 HardSigmoid; a and b are their parameters), keeping NaN
+// as the CPU kernels do (needs float_bits, expm1_f32 and tanh_f32).
+fn fused_activation(code: u32, v: f32, a: f32, b: f32) -> f32 {
+  // Every activation maps NaN to NaN; selects and comparisons may be folded as if it could
+  // not occur (llvmpipe's Relu gave 0).
+  if (is_nan(v)) { return v; }
+  switch (code) {
+    case 1u: { return select(v, 0.0, v < 0.0); }
+    case 2u: { return tanh_f32(v); }
+    case 3u: { return 1.0 / (1.0 + exp(-v)); }
+    case 4u: { return select(v, a * v, v < 0.0); }
+    case 5u: { return select(select(v, b, v > b), a, v < a); }
+    case 6u: {
+      let h = a * v + b;
+      if (is_nan(h)) { return h; }
+      return max(0.0, min(1.0, h));
+    }
+    default: { return v; }
+  }
+}
+//#end
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -98,6 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var v = acc[r * RN + j];
       if (SCALED) { v = T(u.scale.x) * v; }
       if (HAS_C) { v += T(u.scale.y) * c[m * u.c_mn.x + n * u.c_mn.y]; }
+      if (ACT != 0u) { v = T(fused_activation(ACT, f32(v), ACT_A, ACT_B)); }
       y[y_base + m * N + n] = v;
     }
   }

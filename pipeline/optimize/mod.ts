@@ -37,7 +37,9 @@ import { attentionFusion } from "./attention_fusion.ts";
 import { layerNormFusion } from "./layer_norm_fusion.ts";
 import { geluFusion } from "./gelu_fusion.ts";
 import { convActivationFusion } from "./conv_activation_fusion.ts";
+import { gemmActivationFusion } from "./gemm_activation_fusion.ts";
 import { matmulTransposeFusion } from "./matmul_transpose_fusion.ts";
+import { elementwiseFusion } from "./elementwise_fusion.ts";
 import { sparseParameterBytes, tensorParameterBytes } from "./_stats.ts";
 
 /** Canonical domain name: "" for ai.onnx. */
@@ -97,7 +99,9 @@ export const BUILTIN_PASSES: readonly Pass[] = [
   layerNormFusion,
   geluFusion,
   convActivationFusion,
+  gemmActivationFusion,
   matmulTransposeFusion,
+  elementwiseFusion,
 ];
 
 /** Returns the built-in pass of that name, or undefined. */

@@ -261,7 +261,11 @@ export async function outputDifferences(
 // The stage
 
 /** Passes that fuse into com.microsoft contrib ops, left out of a level with conversions. */
-const CONTRIB_FUSIONS = ["conv-activation-fusion", "matmul-transpose-fusion"];
+const CONTRIB_FUSIONS = [
+  "conv-activation-fusion",
+  "gemm-activation-fusion",
+  "matmul-transpose-fusion",
+];
 
 async function fileSize(path: string): Promise<number> {
   try {

@@ -307,6 +307,7 @@ Deno.test("optimize: stats count op types in subgraphs with their domain; levels
     "layer-norm-fusion",
     "gelu-fusion",
     "conv-activation-fusion",
+    "gemm-activation-fusion",
     "matmul-transpose-fusion",
   ];
   assert.deepEqual(passesForLevel("basic").map((p) => p.name), basic);
@@ -316,6 +317,7 @@ Deno.test("optimize: stats count op types in subgraphs with their domain; levels
     ...basic,
     "attention-fusion",
     ...extended,
+    "elementwise-fusion",
   ]);
   assert.throws(() => resolvePasses(["no-such-pass"]), /Unknown optimization pass/);
   const copy = cloneModel(m);

@@ -1,6 +1,7 @@
 /**
  * The com.microsoft ops the optimizer emits, on the GPU against the CPU kernels: FusedConv
- * with every activation, bias and Z; FusedMatMul with alpha and transposes (batched,
+ * with every activation, bias and Z; FusedGemm with every activation the GPU applies, Gemm's
+ * transposes, alpha, beta and C broadcasts (its other activations stay on the CPU); FusedMatMul with alpha and transposes (batched,
  * broadcast, 1-D operands); Gelu, BiasGelu and FastGelu with and without bias. Also Cast to
  * and from float16 bits as the GPU computes them (f16_bits), checked on this adapter even
  * without shader-f16.
@@ -11,6 +12,7 @@ import type { LoadedModel } from "../../pipeline/load/load.ts";
 import type { Tensor } from "../../pipeline/tensor/tensor.ts";
 import { numberToFloat16 } from "../../pipeline/tensor/float.ts";
 import { SHADER_REGIONS } from "../../pipeline/run/webgpu/shaders_gen.ts";
+import { setTilingOverride } from "../../pipeline/run/webgpu/kernels/tiling.ts";
 import {
   type AttrValue,
   compareBackends,
@@ -68,6 +70,62 @@ gpuTest("webgpu com.microsoft.FusedConv matches the CPU for every activation", a
       }
     }
   }
+});
+
+gpuTest("webgpu com.microsoft.FusedGemm matches the CPU for every activation", async () => {
+  const acts: Record<string, AttrValue>[] = [
+    {},
+    { activation: { s: "Relu" } },
+    { activation: { s: "Tanh" } },
+    { activation: { s: "Sigmoid" } },
+    { activation: { s: "LeakyRelu" }, activation_alpha: { f: 0.2 } },
+    { activation: { s: "LeakyRelu" } },
+    { activation: { s: "HardSigmoid" }, activation_alpha: { f: 0.3 }, activation_beta: { f: 0.4 } },
+    { activation: { s: "HardSigmoid" } },
+  ];
+  // [A, B, C or undefined, Gemm attributes]: odd sizes around the tiles, every C broadcast.
+  const shapes: [number[], number[], number[] | undefined, Record<string, AttrValue>][] = [
+    [[5, 7], [7, 3], [3], {}],
+    [[7, 5], [7, 3], [5, 1], { transA: { i: 1 }, alpha: { f: 0.5 } }],
+    [[5, 7], [3, 7], [5, 3], { transB: { i: 1 }, beta: { f: -2 } }],
+    [[33, 70], [65, 70], [65], { transB: { i: 1 }, alpha: { f: 0.25 }, beta: { f: 0.5 } }],
+    [[9, 17], [17, 11], undefined, { alpha: { f: 2 } }],
+    [[4, 6], [6, 5], [1], { transA: { i: 0 } }],
+  ];
+  let seed = 40;
+  for (const attrs of acts) {
+    for (const [a, b, c, gemm] of shapes) {
+      const A = withSpecials(random("float32", a, seed++, [-3, 3]));
+      const inputs = [
+        A,
+        random("float32", b, seed++),
+        c ? random("float32", c, seed++) : undefined,
+      ];
+      const { model, feeds } = msModel("FusedGemm", inputs, { ...gemm, ...attrs });
+      await compareBackends(model, feeds, { rtol: 1e-4, atol: 1e-5 });
+    }
+  }
+  // The tiled kernel hardware adapters use (forced here, as a software adapter gets the
+  // register-blocked one).
+  setTilingOverride({ WG_X: 8, WG_Y: 8, RM: 4, RN: 4, TILE_K: 8 });
+  try {
+    for (const attrs of acts) {
+      const { model, feeds } = msModel("FusedGemm", [
+        withSpecials(random("float32", [19, 37], seed++, [-3, 3])),
+        random("float32", [45, 19], seed++),
+        random("float32", [45], seed++),
+      ], { ...attrs, transA: { i: 1 }, transB: { i: 1 }, alpha: { f: 0.5 } });
+      await compareBackends(model, feeds, { rtol: 1e-4, atol: 1e-5 });
+    }
+  } finally {
+    setTilingOverride(undefined);
+  }
+  // Activations fused_activation lacks run on the CPU (the whole node).
+  const { model, feeds } = msModel("FusedGemm", [
+    random("float32", [3, 4], 60),
+    random("float32", [4, 2], 61),
+  ], { activation: { s: "Elu" }, activation_alpha: { f: 1 } });
+  await compareBackends(model, feeds, { gpuNodes: 0 });
 });
 
 gpuTest("webgpu com.microsoft.FusedMatMul matches the CPU", async () => {

@@ -22,3 +22,4 @@ import "./attention_cases.ts";
 import "./contrib_cases.ts";
 import "./models_cases.ts";
 import "./quant_cases.ts";
+import "./fusion_cases.ts";

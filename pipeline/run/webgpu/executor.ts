@@ -33,6 +33,10 @@ import {
 import { buildShader, shaderKey } from "./shader.ts";
 import { gpuKernelFor } from "./kernels.ts";
 import { decidePlacement, type Decision, type PlacementMode } from "./placement.ts";
+import { dataSlots, planFusion, type PlannedFusion, type PlannedGroup } from "./fusion.ts";
+import { elementwiseForm } from "./kernels/elementwise.ts";
+import { type FusedArg, type FusedNode, runFused } from "./kernels/fused.ts";
+import { broadcastShapes } from "../../../ops/util.ts";
 
 /** Where one node ran in the last run, and why it ran on the CPU when it did. */
 export interface NodePlacement {
@@ -44,6 +48,8 @@ export interface NodePlacement {
   backend: "cpu" | "webgpu";
   /** Why it stayed on the CPU. */
   reason?: string;
+  /** The elementwise fusion group it ran in, as one dispatch with the group's other nodes. */
+  fusionGroup?: string;
 }
 
 /**
@@ -69,6 +75,32 @@ export interface RunStats {
 
 /** Where graph outputs are delivered: CPU data, or left on the GPU (`Tensor.gpuBuffer`). */
 export type OutputLocation = "cpu" | "gpu-buffer";
+
+/** A member of the fusion group being collected: its step, inputs and what it computes. */
+interface PendingMember {
+  step: Step;
+  inputs: (Value | undefined)[];
+  node: FusedNode;
+  /** The stand-in bound to its output until the group is dispatched (not for the root). */
+  placeholder?: Tensor;
+}
+
+/** A fusion group whose members are arriving, one step at a time. */
+interface PendingGroup {
+  group: PlannedGroup;
+  members: PendingMember[];
+  /** External inputs by name, in binding order. */
+  inputs: Map<string, Value>;
+  /** GPU tensors of this run kept alive until the dispatch (their names may be released). */
+  retained: Tensor[];
+}
+
+/** A stand-in for a fused intermediate value: the real tensor once the group ran unfused. */
+interface Placeholder {
+  real?: Tensor;
+  /** The scope released the stand-in (so the real tensor is released after materializing). */
+  released: boolean;
+}
 
 interface Alloc {
   buffer: GPUBuffer;
@@ -168,6 +200,10 @@ export class GpuExecutor implements StepExecutor {
   #stats: RunStats = emptyStats();
   #createdAtStart = 0;
   #disposed = false;
+  readonly #fusion: PlannedFusion;
+  #pending?: PendingGroup;
+  #placeholders = new Map<Tensor, Placeholder>();
+  #dummy?: GPUBuffer;
 
   /** Prepares an executor for `plan` on `gpu`. */
   constructor(gpu: Gpu, plan: Plan, options: ExecutorOptions) {
@@ -182,6 +218,12 @@ export class GpuExecutor implements StepExecutor {
         for (const o of step.node.output) if (o) this.#stableNames.add(o);
       }
     }
+    this.#fusion = planFusion(plan);
+  }
+
+  /** The plan's elementwise fusion groups (from the nodes' metadata) and the rejected ones. */
+  get fusion(): PlannedFusion {
+    return this.#fusion;
   }
 
   /** True while the device is usable. */
@@ -210,6 +252,24 @@ export class GpuExecutor implements StepExecutor {
     inputs: (Value | undefined)[],
   ): Promise<(Value | undefined)[] | undefined> {
     if (!this.#steps.has(step)) return undefined;
+    const member = this.#fusion.members.get(step);
+    const pending = this.#pending;
+    if (pending && (member?.group !== pending.group || member.index !== pending.members.length)) {
+      await this.#materialize();
+    }
+    if (member && (member.index === 0 || this.#pending)) {
+      const outs = await this.#fuseStep(step, member.group, member.index, inputs);
+      if (outs) return outs;
+      await this.#materialize();
+    }
+    return await this.#runSingle(step, inputs.map((v) => this.#resolve(v)));
+  }
+
+  /** Runs one step by itself: on the GPU when placement says so, else undefined (the CPU). */
+  async #runSingle(
+    step: Step,
+    inputs: (Value | undefined)[],
+  ): Promise<(Value | undefined)[] | undefined> {
     const kernel = step.def ? gpuKernelFor(step.node.opType, step.node.domain) : undefined;
     const decision = this.#decide(step, kernel, inputs);
     if (!decision.gpu || !kernel) {
@@ -240,8 +300,10 @@ export class GpuExecutor implements StepExecutor {
 
   /** Downloads the GPU tensors a CPU step reads (once per run each). */
   async toHost(step: Step, inputs: (Value | undefined)[]): Promise<(Value | undefined)[]> {
-    if (DIMS_ONLY.has(step.node.opType)) return inputs;
-    return await this.#toHostValues(inputs);
+    if (inputs.some((v) => this.#isPlaceholder(v))) await this.#materialize();
+    const resolved = inputs.map((v) => this.#resolve(v));
+    if (DIMS_ONLY.has(step.node.opType)) return resolved;
+    return await this.#toHostValues(resolved);
   }
 
   /** Counts a scope binding of a GPU tensor this run made. */
@@ -254,9 +316,167 @@ export class GpuExecutor implements StepExecutor {
   /** Drops a scope binding; the buffer returns to the pool after the last one. */
   release(value: Value): void {
     if (!(value instanceof Tensor)) return;
+    const p = this.#placeholders.get(value);
+    if (p) {
+      if (p.real && !p.released) this.release(p.real);
+      p.released = true;
+      return;
+    }
     const a = this.#allocs.get(value);
     if (!a || a.owner !== "run") return;
     if (--a.refs <= 0) this.#free(a);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Elementwise fusion
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Takes member `index` of a fusion group: checks that it runs on the GPU with a form the
+   * fused kernel takes, then returns a stand-in for its output, or, for the root, dispatches
+   * the whole group and returns the result. Undefined when the member cannot join (the caller
+   * then runs the members collected so far, and this one, node by node).
+   */
+  async #fuseStep(
+    step: Step,
+    group: PlannedGroup,
+    index: number,
+    given: (Value | undefined)[],
+  ): Promise<(Value | undefined)[] | undefined> {
+    const inputs = given.map((v) => this.#resolve(v));
+    const kernel = step.def ? gpuKernelFor(step.node.opType, step.node.domain) : undefined;
+    if (!kernel || !this.#decide(step, kernel, inputs).gpu) return undefined;
+    if (inputs.some((v) => v !== undefined && !(v instanceof Tensor))) return undefined;
+    const tensors = inputs as (Tensor | undefined)[];
+    const slots = dataSlots(group.kinds[index]);
+    const host = await this.#toHostValues(
+      tensors.map((t, i) => (slots.includes(i) ? undefined : t)),
+    );
+    const formInputs = tensors.map((t, i) => (slots.includes(i) ? t : host[i] as Tensor));
+    let form;
+    try {
+      form = elementwiseForm(step.node.opType, {
+        attrs: step.ctx.attrs,
+        version: step.version,
+        info: this.gpu.info,
+        fail: step.ctx.fail,
+      }, formInputs);
+    } catch {
+      return undefined;
+    }
+    if (typeof form === "string") return undefined;
+    const dims = broadcastShapes(...slots.map((i) => tensors[i]!.dims));
+    if (!dims) return undefined;
+    if (index === 0) {
+      this.#pending = { group, members: [], inputs: new Map(), retained: [] };
+    }
+    const pending = this.#pending!;
+    const args: FusedArg[] = [];
+    for (const i of slots) {
+      const name = step.node.input[i];
+      const from = pending.members.findIndex((m) => m.step.node.output[0] === name);
+      if (from >= 0) {
+        args.push({ member: from });
+        continue;
+      }
+      if (!pending.inputs.has(name)) {
+        const v = tensors[i]!;
+        pending.inputs.set(name, v);
+        const a = this.#allocs.get(v);
+        if (a && a.owner === "run" && !a.freed) {
+          a.refs++;
+          pending.retained.push(v);
+        }
+      }
+      args.push({ input: [...pending.inputs.keys()].indexOf(name) });
+    }
+    const m: PendingMember = { step, inputs, node: { form, args } };
+    pending.members.push(m);
+    if (index < group.steps.length - 1) {
+      m.placeholder = this.#placeholder(form.outType, dims);
+      return [m.placeholder];
+    }
+    // The root: one dispatch for the whole group.
+    try {
+      const names = [...pending.inputs.keys()];
+      const gpuInputs: Tensor[] = [];
+      for (const name of names) {
+        gpuInputs.push(await this.#toDevice(pending.inputs.get(name) as Tensor, name));
+      }
+      const out = await runFused(
+        this.#context(step),
+        pending.members.map((x) => x.node),
+        gpuInputs,
+      );
+      for (const x of pending.members) this.#record(x.step, "webgpu", undefined, group.id);
+      this.#endGroup();
+      return [out];
+    } catch (e) {
+      if (!(e instanceof GpuDecline)) throw e;
+      pending.members.pop();
+      return undefined;
+    }
+  }
+
+  /** Runs the members of the pending group node by node (the group could not be fused). */
+  async #materialize(): Promise<void> {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = undefined;
+    try {
+      for (const m of pending.members) {
+        const inputs = m.inputs.map((v) => this.#resolve(v));
+        let outs = await this.#runSingle(m.step, inputs);
+        if (!outs) {
+          const host = await this.#toHostValues(inputs);
+          outs = await m.step.kernel(opContext(m.step), host);
+        }
+        const real = outs[0];
+        if (m.placeholder && real instanceof Tensor) {
+          const p = this.#placeholders.get(m.placeholder)!;
+          p.real = real;
+          this.retain(real);
+        }
+      }
+      for (const m of pending.members) {
+        const p = m.placeholder ? this.#placeholders.get(m.placeholder) : undefined;
+        if (p?.real && p.released) this.release(p.real);
+      }
+    } finally {
+      for (const t of pending.retained) this.release(t);
+    }
+  }
+
+  /** Ends the pending group after its dispatch. */
+  #endGroup(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (!pending) return;
+    for (const t of pending.retained) this.release(t);
+    for (const m of pending.members) if (m.placeholder) this.#placeholders.delete(m.placeholder);
+  }
+
+  /** A stand-in tensor for a fused intermediate value (never read: the group consumes it). */
+  #placeholder(type: DataType, dims: readonly number[]): Tensor {
+    this.#dummy ??= this.#device.createBuffer({ size: 16, usage: STORAGE_USAGE });
+    const t = Tensor.fromGpuBuffer(this.#dummy, {
+      dataType: type,
+      dims,
+      download: () =>
+        Promise.reject(new RuntimeError("A fused intermediate value has no data of its own")),
+    });
+    this.#placeholders.set(t, { released: false });
+    return t;
+  }
+
+  #isPlaceholder(v: Value | undefined): boolean {
+    return v instanceof Tensor && this.#placeholders.has(v);
+  }
+
+  /** The real tensor of a materialized stand-in, else the value itself. */
+  #resolve<V extends Value | undefined>(v: V): V {
+    if (!(v instanceof Tensor)) return v;
+    return (this.#placeholders.get(v)?.real as V | undefined) ?? v;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -274,8 +494,9 @@ export class GpuExecutor implements StepExecutor {
   ): Promise<Map<string, Value>> {
     const out = new Map<string, Value>();
     const fetch: [string, Tensor][] = [];
+    if (this.#pending) await this.#materialize();
     for (const name of names) {
-      const v = values.get(name)!;
+      const v = this.#resolve(values.get(name)!);
       const a = v instanceof Tensor ? this.#allocs.get(v) : undefined;
       if (!a || a.freed) out.set(name, v);
       else if (location(name) === "gpu-buffer" && (a.owner === "run" || a.owner === "user")) {
@@ -299,6 +520,8 @@ export class GpuExecutor implements StepExecutor {
     } catch {
       // A lost device cannot submit; the buffers are recycled below all the same.
     }
+    this.#pending = undefined;
+    this.#placeholders = new Map();
     for (const a of this.#runAllocs) if (!a.freed && a.owner !== "user") this.#free(a);
     this.#runAllocs = new Set();
     this.#uploads = new Map();
@@ -313,6 +536,8 @@ export class GpuExecutor implements StepExecutor {
     this.#pass = undefined;
     this.#pool.destroy();
     this.#kept.clear();
+    this.#dummy?.destroy();
+    this.#dummy = undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -354,13 +579,16 @@ export class GpuExecutor implements StepExecutor {
 
   #isGpu(v: Value | undefined): boolean {
     if (!(v instanceof Tensor)) return false;
+    if (this.#placeholders.has(v)) return true;
     const a = this.#allocs.get(v);
     return a !== undefined && !a.freed;
   }
 
-  #record(step: Step, backend: "cpu" | "webgpu", reason?: string): void {
+  #record(step: Step, backend: "cpu" | "webgpu", reason?: string, fusionGroup?: string): void {
     this.#stats.nodes[backend]++;
-    this.#stats.placement.push({ node: step.name, opType: step.node.opType, backend, reason });
+    const p: NodePlacement = { node: step.name, opType: step.node.opType, backend, reason };
+    if (fusionGroup !== undefined) p.fusionGroup = fusionGroup;
+    this.#stats.placement.push(p);
   }
 
   // -------------------------------------------------------------------------------------------

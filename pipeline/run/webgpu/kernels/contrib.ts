@@ -1,6 +1,7 @@
 /**
  * The com.microsoft contrib ops the optimizer emits, so that optimized models stay on the
- * GPU: FusedConv (Conv + bias + Z + activation in the convolution's epilogue), FusedMatMul
+ * GPU: FusedConv (Conv + bias + Z + activation in the convolution's epilogue), FusedGemm
+ * (Gemm + activation in the product's epilogue), FusedMatMul
  * (alpha, transA/transB through strides; transBatchA/B stay on the CPU), Gelu, FastGelu
  * (with its optional bias) and BiasGelu, all float32.
  *
@@ -11,7 +12,7 @@ import { broadcastShapes, broadcastStrides } from "../../../../ops/util.ts";
 import { shapeSize, type Tensor } from "../../../tensor/tensor.ts";
 import { type GpuKernel, type KernelContext, UniformWriter } from "../kernel.ts";
 import { fusedConvKernel } from "./conv.ts";
-import { runTransposedProduct, transposedProduct } from "./matmul.ts";
+import { fusedGemmKernel, runTransposedProduct, transposedProduct } from "./matmul.ts";
 
 const WG = 64;
 
@@ -118,6 +119,7 @@ function geluKernel(form: string, biasInput: "none" | "required" | "optional"): 
 export function contribKernels(): Map<string, GpuKernel> {
   return new Map([
     ["FusedConv", fusedConvKernel()],
+    ["FusedGemm", fusedGemmKernel()],
     ["FusedMatMul", fusedMatMulKernel],
     ["Gelu", geluKernel(ERF_GELU, "none")],
     ["BiasGelu", geluKernel(ERF_GELU, "required")],

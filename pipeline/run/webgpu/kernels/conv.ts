@@ -78,7 +78,7 @@ function geometry(op: OpContext, x: readonly number[], w: readonly number[]): Co
 }
 
 /** com.microsoft.FusedConv activation codes of fused_activation (math.wgsl). */
-const ACTIVATIONS: Record<string, number> = {
+export const ACTIVATIONS: Readonly<Record<string, number>> = {
   "": 0,
   Identity: 0,
   Relu: 1,

@@ -254,7 +254,7 @@ function binaryRows(): Map<string, ExprRow> {
   return rows;
 }
 
-function elemOf(node: NodeView | KernelContext, t: { type: DataType }): GpuElem | undefined {
+function elemOf(node: Pick<NodeView, "info">, t: { type: DataType }): GpuElem | undefined {
   return gpuElem(t.type, node.info.features.shaderF16);
 }
 
@@ -267,6 +267,181 @@ function opFunction(kind: "unary" | "binary", expr: string, keepNan = false): st
   const nan = keepNan ? "  if (is_nan(f32(x))) { return Y(x); }\n" : "";
   const args = kind === "unary" ? "x: X" : "a: A, b: B";
   return `fn op(${args}) -> Y {\n${nan}  return Y(${expr});\n}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms: what the kernels compute, shared with the fused kernel
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How the elementwise kernels compute one node: the expression of its op for its element
+ * types and attributes, the math helpers it calls, its parameter words and its output type.
+ * The single-node kernels of this file run it; `fused.ts` composes several in one shader, so
+ * a fused chain evaluates exactly the expressions the single kernels evaluate.
+ */
+export interface ElementwiseForm {
+  /** `unary`: op(x: X) -> Y; `binary`: op(a: A, b: B) -> Y; `where`: select(y, x, cond). */
+  readonly kind: "unary" | "binary" | "where";
+  /** The expression over `x` (or `a`, `b`), aliases X, A, B, Y and pf/pi/pu(k); "" for where. */
+  readonly expr: string;
+  /** math.wgsl regions the expression calls, in dependency order. */
+  readonly helpers: readonly string[];
+  /** Parameter words the expression reads with pf/pi/pu (index 0 first). */
+  readonly params: readonly number[];
+  /** True when a NaN input is returned unchanged before the expression is evaluated. */
+  readonly keepNan: boolean;
+  /** Output element type. */
+  readonly outType: DataType;
+}
+
+/** What a form needs of the node besides its inputs. */
+export type FormContext = Pick<KernelContext, "attrs" | "version" | "info" | "fail">;
+
+function unaryForm(
+  op: string,
+  row: ExprRow,
+  k: FormContext,
+  x: { type: DataType },
+): ElementwiseForm {
+  const e = elemOf(k, x)!;
+  return {
+    kind: "unary",
+    expr: op === "Gelu" ? geluExpr(k.attrs) : row.expr[e]!,
+    helpers: row.helpers ?? [],
+    params: row.params?.(k.attrs) ?? [],
+    keepNan: isFloat(e) && (row.keepNan ?? true),
+    outType: row.bool ? "bool" : x.type,
+  };
+}
+
+function binaryForm(
+  op: string,
+  row: ExprRow,
+  k: FormContext,
+  a: { type: DataType },
+): ElementwiseForm {
+  return {
+    kind: "binary",
+    expr: binaryExpr(op, row, elemOf(k, a)!, k.attrs),
+    helpers: row.helpers ?? [],
+    params: row.params?.(k.attrs) ?? [],
+    keepNan: false,
+    outType: row.bool ? "bool" : a.type,
+  };
+}
+
+/** Clip as a unary form: the bounds (attributes before opset 11, else host inputs) as parameters. */
+function clipForm(
+  k: FormContext,
+  x: { type: DataType },
+  lo: Tensor | undefined,
+  hi: Tensor | undefined,
+): ElementwiseForm {
+  const e = elemOf(k, x)!;
+  let l: number, h: number;
+  if (k.version < 11) {
+    l = k.attrs.float("min", -Infinity);
+    h = k.attrs.float("max", Infinity);
+  } else {
+    l = clipBound(lo) ?? (e === "i32" ? -2147483648 : e === "u32" ? 0 : -Infinity);
+    h = clipBound(hi) ?? (e === "i32" ? 2147483647 : e === "u32" ? 4294967295 : Infinity);
+  }
+  const as = e === "i32" ? "i32" : e === "u32" ? "u32" : "f32";
+  const p = as === "i32" ? "pi" : as === "u32" ? "pu" : "pf";
+  const expr = isFloat(e) ? `min(max(x, X(${p}(0))), X(${p}(1)))` : `min(max(x, ${p}(0)), ${p}(1))`;
+  if (!isFloat(e) && (!Number.isInteger(l) || !Number.isInteger(h))) {
+    throw k.fail("integer Clip bounds must be integers");
+  }
+  return {
+    kind: "unary",
+    expr,
+    helpers: [],
+    params: [paramWord(l, as), paramWord(h, as)],
+    keepNan: isFloat(e),
+    outType: x.type,
+  };
+}
+
+function castForm(k: FormContext, x: { type: DataType }): ElementwiseForm {
+  const to = castTarget(k.attrs)!;
+  const te = gpuElem(to, k.info.features.shaderF16)!;
+  return {
+    kind: "unary",
+    expr: castExpr(elemOf(k, x)!, te)!,
+    helpers: te === "f16" ? ["f16_bits"] : [],
+    params: [],
+    keepNan: false,
+    outType: to,
+  };
+}
+
+let rowTables: { unary: Map<string, ExprRow>; binary: Map<string, ExprRow> } | undefined;
+
+function rowTable(): { unary: Map<string, ExprRow>; binary: Map<string, ExprRow> } {
+  return rowTables ??= { unary: unaryRows(), binary: binaryRows() };
+}
+
+/**
+ * The form of an elementwise node of the default domain (a unary or binary op of the table,
+ * Where, Clip with its bounds as host tensors, Cast) for inputs of these types, or the reason
+ * there is none. Call it for nodes the op's kernel `supports`.
+ */
+export function elementwiseForm(
+  op: string,
+  k: FormContext,
+  inputs: readonly (Tensor | undefined)[],
+): ElementwiseForm | string {
+  const x = inputs[0];
+  if (!x) return "input 0 is missing";
+  const e = elemOf(k, x);
+  if (!e) return `input 0 is ${x.type}`;
+  if (op === "Where") {
+    const v = inputs[1];
+    if (!v || !inputs[2]) return "an input is missing";
+    return { kind: "where", expr: "", helpers: [], params: [], keepNan: false, outType: v.type };
+  }
+  if (op === "Clip") return clipForm(k, x, inputs[1], inputs[2]);
+  if (op === "Cast") {
+    const to = castTarget(k.attrs);
+    const te = to ? gpuElem(to, k.info.features.shaderF16) : undefined;
+    if (!te || castExpr(e, te) === undefined) return `Cast ${x.type} to ${to ?? "unknown"}`;
+    return castForm(k, x);
+  }
+  const { unary, binary } = rowTable();
+  const u = unary.get(op);
+  if (u) {
+    if (op === "Gelu" ? !isFloat(e) : u.expr[e] === undefined) return `${op} of ${x.type}`;
+    return unaryForm(op, u, k, x);
+  }
+  const b = binary.get(op);
+  if (b) {
+    if (b.expr[e] === undefined) return `${op} of ${x.type}`;
+    return binaryForm(op, b, k, x);
+  }
+  return `${op} is not an elementwise op`;
+}
+
+/**
+ * Op types of the default domain that have a float form (float32 and float16 in, the same type
+ * out): the unary and binary ops of the table that compute on floats, without those whose
+ * output is bool. Where, Clip and Cast are not included.
+ */
+export function floatElementwiseOps(): { unary: string[]; binary: string[] } {
+  const { unary, binary } = rowTable();
+  const keep = (m: Map<string, ExprRow>) =>
+    [...m].filter(([op, r]) => !r.bool && (r.expr.f32 !== undefined || op === "Gelu")).map((
+      [op],
+    ) => op).sort();
+  return { unary: keep(unary), binary: keep(binary) };
+}
+
+/** Runs the unary shader for a unary form. */
+function runUnaryForm(k: KernelContext, x: Tensor, form: ElementwiseForm): Promise<Tensor> {
+  return runUnary(k, x, form.outType, form.expr, {
+    helpers: form.helpers,
+    params: [...form.params],
+    keepNan: form.keepNan,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,16 +491,7 @@ function unaryKernel(op: string, row: ExprRow): GpuKernel {
       return row.check?.(node.attrs, node.version) ?? true;
     },
     async run(k, [x]) {
-      const e = elemOf(k, x!)!;
-      const expr = op === "Gelu" ? geluExpr(k.attrs) : row.expr[e]!;
-      const out = row.bool ? "bool" : x!.type;
-      return [
-        await runUnary(k, x!, out, expr, {
-          helpers: row.helpers,
-          params: row.params?.(k.attrs),
-          keepNan: isFloat(e) && (row.keepNan ?? true),
-        }),
-      ];
+      return [await runUnaryForm(k, x!, unaryForm(op, row, k, x!))];
     },
   };
 }
@@ -371,15 +537,16 @@ function binaryKernel(op: string, row: ExprRow): GpuKernel {
     async run(k, [a, b]) {
       const ea = elemOf(k, a!)!;
       const eb = elemOf(k, b!)!;
-      const outType: DataType = row.bool ? "bool" : a!.type;
+      const form = binaryForm(op, row, k, a!);
+      const outType = form.outType;
       const ye = gpuElem(outType, k.info.features.shaderF16)!;
       const outDims = broadcastShapes(a!.dims, b!.dims)!;
       const y = k.output(outType, outDims);
       const pipeline = await k.pipeline({
         shader: "elementwise_binary",
         aliases: { A: ea, AS: storageOf(ea), B: eb, BS: storageOf(eb), Y: ye, YS: storageOf(ye) },
-        slots: { op: opFunction("binary", binaryExpr(op, row, ea, k.attrs)) },
-        helpers: row.helpers,
+        slots: { op: opFunction("binary", form.expr) },
+        helpers: form.helpers,
         f16: ea === "f16" || eb === "f16",
         constants: { WG, RANK: Math.max(1, outDims.length) },
         reads: 2,
@@ -395,7 +562,7 @@ function binaryKernel(op: string, row: ExprRow): GpuKernel {
         writes: [y],
         uniforms: new UniformWriter()
           .u32(size, readMode(a!.dims, outDims), readMode(b!.dims, outDims))
-          .words(...(row.params?.(k.attrs) ?? []))
+          .words(...form.params)
           .list8(od)
           .list8(as)
           .list8(bs)
@@ -481,29 +648,7 @@ const clipKernel: GpuKernel = {
     return true;
   },
   async run(k, [x, lo, hi]) {
-    const e = elemOf(k, x!)!;
-    let l: number, h: number;
-    if (k.version < 11) {
-      l = k.attrs.float("min", -Infinity);
-      h = k.attrs.float("max", Infinity);
-    } else {
-      l = clipBound(lo) ?? (e === "i32" ? -2147483648 : e === "u32" ? 0 : -Infinity);
-      h = clipBound(hi) ?? (e === "i32" ? 2147483647 : e === "u32" ? 4294967295 : Infinity);
-    }
-    const as = e === "i32" ? "i32" : e === "u32" ? "u32" : "f32";
-    const p = as === "i32" ? "pi" : as === "u32" ? "pu" : "pf";
-    const expr = isFloat(e)
-      ? `min(max(x, X(${p}(0))), X(${p}(1)))`
-      : `min(max(x, ${p}(0)), ${p}(1))`;
-    if (!isFloat(e) && (!Number.isInteger(l) || !Number.isInteger(h))) {
-      throw k.fail("integer Clip bounds must be integers");
-    }
-    return [
-      await runUnary(k, x!, x!.type, expr, {
-        params: [paramWord(l, as), paramWord(h, as)],
-        keepNan: isFloat(e),
-      }),
-    ];
+    return [await runUnaryForm(k, x!, clipForm(k, x!, lo, hi))];
   },
 };
 
@@ -555,10 +700,7 @@ const castKernel: GpuKernel = {
     return true;
   },
   async run(k, [x]) {
-    const to = castTarget(k.attrs)!;
-    const te = gpuElem(to, k.info.features.shaderF16)!;
-    const expr = castExpr(elemOf(k, x!)!, te)!;
-    return [await runUnary(k, x!, to, expr, { helpers: te === "f16" ? ["f16_bits"] : [] })];
+    return [await runUnaryForm(k, x!, castForm(k, x!))];
   },
 };
 

@@ -1,7 +1,8 @@
 /**
  * MatMul (batched, numpy-broadcast batch dims, 1-D operands; f32, i32, u32 with wrapping
  * integer arithmetic like the CPU) and Gemm (f32: transposes, alpha, beta, broadcast C) on
- * the tiled `matmul.wgsl`.
+ * the tiled `matmul.wgsl`; com.microsoft.FusedGemm is Gemm with its activation applied in
+ * the same dispatch (`fused_activation`, as FusedConv).
  *
  * @module
  */
@@ -9,7 +10,14 @@
 import { broadcastShapes, broadcastStrides } from "../../../../ops/util.ts";
 import { shapeSize, type Tensor } from "../../../tensor/tensor.ts";
 import type { GpuInfo } from "../device.ts";
-import { gpuElem, type GpuKernel, type KernelContext, UniformWriter } from "../kernel.ts";
+import {
+  gpuElem,
+  type GpuKernel,
+  type KernelContext,
+  type NodeView,
+  UniformWriter,
+} from "../kernel.ts";
+import { ACTIVATIONS } from "./conv.ts";
 import { directBlocking, tiling } from "./tiling.ts";
 
 interface Product {
@@ -29,6 +37,15 @@ interface Product {
   cMN?: [number, number];
   alpha: number;
   beta: number;
+  /** FusedGemm's activation: fused_activation code and parameters. */
+  act?: FusedActivation;
+}
+
+/** A fused_activation code (math.wgsl) with its two parameters. */
+interface FusedActivation {
+  code: number;
+  a: number;
+  b: number;
 }
 
 /** Workgroup counts of a product, or why it does not fit one dispatch. */
@@ -84,6 +101,7 @@ async function runProduct(k: KernelContext, a: Tensor, b: Tensor, q: Product, ou
       BATCH_RANK: p.batch.length,
       HAS_C: p.c !== undefined,
       SCALED: p.alpha !== 1,
+      ...(p.act && p.act.code !== 0 ? { ACT: p.act.code, ACT_A: p.act.a, ACT_B: p.act.b } : {}),
     },
     reads: 3,
     writes: 1,
@@ -168,53 +186,82 @@ const matmulKernel: GpuKernel = {
   },
 };
 
-const gemmKernel: GpuKernel = {
-  heavy: true,
-  supports(node) {
-    const [a, b, c] = node.inputs;
-    if (!a || !b) return "an input is missing";
-    if (a.type !== "float32" || b.type !== "float32" || (c && c.type !== "float32")) {
-      return "Gemm runs on the GPU for float32 only";
-    }
-    if (node.version < 7) return "Gemm before opset 7 has its own broadcast rules";
-    if (!c && node.version < 11) return "input C is required before opset 11";
-    if (a.dims.length !== 2 || b.dims.length !== 2) return "A and B must be 2-D";
-    const tA = node.attrs.int("transA", 0) !== 0, tB = node.attrs.int("transB", 0) !== 0;
-    const M = tA ? a.dims[1] : a.dims[0], K = tA ? a.dims[0] : a.dims[1];
-    const N = tB ? b.dims[0] : b.dims[1], K2 = tB ? b.dims[1] : b.dims[0];
-    if (K !== K2) return "inner dimensions differ";
-    if (c) {
-      const bc = broadcastShapes(c.dims, [M, N]);
-      if (!bc || bc.length !== 2 || bc[0] !== M || bc[1] !== N) return "C cannot be broadcast";
-    }
-    const g = groups(node, M, N, 1);
-    return typeof g === "string" ? g : true;
-  },
-  async run(k, [a, b, c]) {
-    const tA = k.attrs.int("transA", 0) !== 0, tB = k.attrs.int("transB", 0) !== 0;
-    const alpha = k.attrs.float("alpha", 1), beta = k.attrs.float("beta", 1);
-    const M = tA ? a!.dims[1] : a!.dims[0], K = tA ? a!.dims[0] : a!.dims[1];
-    const N = tB ? b!.dims[0] : b!.dims[1];
-    const useC = c !== undefined && beta !== 0;
-    const cs = useC ? broadcastStrides(c!.dims, [M, N]) : [0, 0];
-    return [
-      await runProduct(k, a!, b!, {
-        M,
-        N,
-        K,
-        batch: [],
-        aBatch: [],
-        bBatch: [],
-        aMK: tA ? [1, M] : [K, 1],
-        bKN: tB ? [1, K] : [N, 1],
-        c: useC ? c : undefined,
-        cMN: [cs[0], cs[1]],
-        alpha,
-        beta,
-      }, [M, N]),
-    ];
-  },
-};
+/** FusedGemm activations fused_activation computes (onnxruntime's FusedGemm has no Clip). */
+const GEMM_ACTIVATIONS = new Set(["", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "HardSigmoid"]);
+
+/**
+ * FusedGemm's activation as a fused_activation code and parameters (from activation_alpha
+ * and activation_beta, with the CPU kernel's defaults), or why it stays on the CPU.
+ */
+function gemmActivation(attrs: NodeView["attrs"]): FusedActivation | string {
+  const name = attrs.string("activation", "");
+  if (!GEMM_ACTIVATIONS.has(name)) return `activation "${name}"`;
+  const alpha = attrs.has("activation_alpha") ? attrs.float("activation_alpha") : undefined;
+  const beta = attrs.has("activation_beta") ? attrs.float("activation_beta") : undefined;
+  const [a, b] = name === "LeakyRelu"
+    ? [alpha ?? 0.01, 0]
+    : name === "HardSigmoid"
+    ? [alpha ?? 0.2, beta ?? 0.5]
+    : [0, 0];
+  return { code: ACTIVATIONS[name], a, b };
+}
+
+/** Gemm, or com.microsoft.FusedGemm (Gemm-13 semantics plus an activation) when `fused`. */
+function makeGemm(fused: boolean): GpuKernel {
+  return {
+    heavy: true,
+    supports(node) {
+      const [a, b, c] = node.inputs;
+      if (!a || !b) return "an input is missing";
+      if (a.type !== "float32" || b.type !== "float32" || (c && c.type !== "float32")) {
+        return `${node.node.opType} runs on the GPU for float32 only`;
+      }
+      if (fused) {
+        const act = gemmActivation(node.attrs);
+        if (typeof act === "string") return act;
+      } else {
+        if (node.version < 7) return "Gemm before opset 7 has its own broadcast rules";
+        if (!c && node.version < 11) return "input C is required before opset 11";
+      }
+      if (a.dims.length !== 2 || b.dims.length !== 2) return "A and B must be 2-D";
+      const tA = node.attrs.int("transA", 0) !== 0, tB = node.attrs.int("transB", 0) !== 0;
+      const M = tA ? a.dims[1] : a.dims[0], K = tA ? a.dims[0] : a.dims[1];
+      const N = tB ? b.dims[0] : b.dims[1], K2 = tB ? b.dims[1] : b.dims[0];
+      if (K !== K2) return "inner dimensions differ";
+      if (c) {
+        const bc = broadcastShapes(c.dims, [M, N]);
+        if (!bc || bc.length !== 2 || bc[0] !== M || bc[1] !== N) return "C cannot be broadcast";
+      }
+      const g = groups(node, M, N, 1);
+      return typeof g === "string" ? g : true;
+    },
+    async run(k, [a, b, c]) {
+      const tA = k.attrs.int("transA", 0) !== 0, tB = k.attrs.int("transB", 0) !== 0;
+      const alpha = k.attrs.float("alpha", 1), beta = k.attrs.float("beta", 1);
+      const M = tA ? a!.dims[1] : a!.dims[0], K = tA ? a!.dims[0] : a!.dims[1];
+      const N = tB ? b!.dims[0] : b!.dims[1];
+      const useC = c !== undefined && beta !== 0;
+      const cs = useC ? broadcastStrides(c!.dims, [M, N]) : [0, 0];
+      return [
+        await runProduct(k, a!, b!, {
+          M,
+          N,
+          K,
+          batch: [],
+          aBatch: [],
+          bBatch: [],
+          aMK: tA ? [1, M] : [K, 1],
+          bKN: tB ? [1, K] : [N, 1],
+          c: useC ? c : undefined,
+          cMN: [cs[0], cs[1]],
+          alpha,
+          beta,
+          act: fused ? gemmActivation(k.attrs) as FusedActivation : undefined,
+        }, [M, N]),
+      ];
+    },
+  };
+}
 
 /**
  * alpha · op(A) · op(B) with MatMul's shapes and broadcasting, op an optional transpose of
@@ -258,5 +305,10 @@ export async function runTransposedProduct(
 
 /** The matrix-product kernels by op type. */
 export function matmulKernels(): Map<string, GpuKernel> {
-  return new Map([["MatMul", matmulKernel], ["Gemm", gemmKernel]]);
+  return new Map([["MatMul", matmulKernel], ["Gemm", makeGemm(false)]]);
+}
+
+/** com.microsoft.FusedGemm: Gemm with its activation in the same dispatch. */
+export function fusedGemmKernel(): GpuKernel {
+  return makeGemm(true);
 }
