@@ -872,19 +872,5 @@ export const ops: OpDef[] = [
   },
 ];
 
-/** Helper for other op files: applies `f` elementwise to a float tensor, keeping its type. */
-export function mapFloat(x: Tensor, f: NumFn): Tensor {
-  const src = dataToNumbers(x.type, x.data);
-  const n = src.length;
-  if (x.type === "float32" || x.type === "float64") {
-    const out = alloc(x.type, n) as NumericArray;
-    for (let i = 0; i < n; i++) out[i] = f(src[i]);
-    return new Tensor(x.type, out, x.dims);
-  }
-  const tmp = new Float64Array(n);
-  for (let i = 0; i < n; i++) tmp[i] = f(src[i]);
-  return new Tensor(x.type, fromNumbers(x.type, tmp), x.dims);
-}
-
 /** Re-exported for shape-inference helpers in other op files. */
 export { broadcastInfer };

@@ -183,11 +183,6 @@ export function indexValues(t: Tensor): ArrayLike<number> {
   return dataToNumbers(t.type, t.data);
 }
 
-/** True for the integer element types an index input may have. */
-export function isIndexType(type: DataType): boolean {
-  return type === "int32" || type === "int64";
-}
-
 /** Product of dims[from, to). */
 export function prod(dims: readonly number[], from = 0, to = dims.length): number {
   let n = 1;

@@ -135,14 +135,6 @@ export function numbersOf(t: Tensor): NumericArray {
   return dataToNumbers(t.type, t.data);
 }
 
-/**
- * The type kernels compute in for a storage type: packed floats compute in float32, others
- * in their own storage.
- */
-export function computeType(type: DataType): DataType {
-  return isPackedFloat(type) ? "float32" : type;
-}
-
 /** Creates a tensor of `type` from computed numbers (encoding packed floats). */
 export function tensorFromComputed(
   type: DataType,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Graph, Model, Node } from "../load/ir.ts";
+import type { Graph, Node } from "../load/ir.ts";
 
 /** The subgraphs held by a node's GRAPH and GRAPHS attributes. */
 export function subgraphsOf(node: Node): Graph[] {
@@ -84,21 +84,6 @@ export function renameReads(g: Graph, from: string, to: string, includeOutputs: 
   if (includeOutputs) {
     for (const o of g.output) if (o.name === from) o.name = to;
   }
-}
-
-/** Calls `fn` on the main graph and every nested subgraph, parents before children. */
-export function forEachGraph(model: Model, fn: (g: Graph, path: string) => void): void {
-  const walk = (g: Graph, path: string) => {
-    fn(g, path);
-    for (const n of g.node) {
-      for (const a of n.attribute) {
-        const name = n.name || n.opType;
-        if (a.g) walk(a.g, `${path}/${name}.${a.name}`);
-        a.graphs.forEach((sg, i) => walk(sg, `${path}/${name}.${a.name}[${i}]`));
-      }
-    }
-  };
-  if (model.graph) walk(model.graph, "main");
 }
 
 /** Calls `fn` on a graph's subgraphs first (deepest first), then on the graph itself. */

@@ -22,9 +22,6 @@ import { Tensor, toNumbers, type Value } from "../tensor/tensor.ts";
 /** How activation ranges are derived from the calibration data. */
 export type CalibrationMethod = "minmax" | "percentile";
 
-/** The calibration methods. */
-export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ["minmax", "percentile"];
-
 /** A value's range: `min ≤ max`. */
 export interface TensorRange {
   /** Smallest value kept. */

@@ -8,7 +8,6 @@
 import type { Attribute, FunctionProto, Graph, Node, OpsetId } from "../load/ir.ts";
 import type { ExternalDataReader } from "../load/tensor_proto.ts";
 import { sparseTensorFromProto, tensorFromProto } from "../load/tensor_proto.ts";
-
 import type { Value } from "../tensor/tensor.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { CpuKernel, KernelOptions, OpContext, OpDef } from "../../ops/types.ts";
@@ -516,10 +515,4 @@ export async function runPlan(
     result.set(o, v);
   }
   return result;
-}
-
-/** True when a value is a tensor (re-exported for kernels that only accept tensors). */
-export function asTensor(v: Value | undefined, what: string): Tensor {
-  if (!(v instanceof Tensor)) throw new RuntimeError(`${what} must be a tensor`);
-  return v;
 }

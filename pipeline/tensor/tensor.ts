@@ -18,7 +18,6 @@ import {
   type TensorData,
 } from "./dtype.ts";
 import {
-  bfloat16ToNumber,
   decodeE8M0,
   encodeE8M0,
   encodeMiniFloat,
@@ -373,11 +372,6 @@ export function tensorFromNumbers(
   return new Tensor(type, fromNumbers(type, values, options), dims);
 }
 
-/** Reads element `i` of a bfloat16 bit array as a number. */
-export function bfloat16At(bits: Uint16Array, i: number): number {
-  return bfloat16ToNumber(bits[i]);
-}
-
 /** Type of a value, used by sequences and optionals to remember their element type. */
 export type ElementTypeHint = ValueType;
 
@@ -428,11 +422,6 @@ export class OnnxMap {
 
 /** Any value flowing along a graph edge. */
 export type Value = Tensor | Sequence | Optional | OnnxMap;
-
-/** True when `v` is a tensor. */
-export function isTensor(v: unknown): v is Tensor {
-  return v instanceof Tensor;
-}
 
 /** Describes a value for messages, e.g. `float32[2,3]` or `seq(float32[4])`. */
 export function describeValue(v: Value | undefined): string {

@@ -65,11 +65,6 @@ export function gpuKernelFor(opType: string, domain = ""): GpuKernel | undefined
   return kernels().get(key(domain, opType));
 }
 
-/** Op types of the ai.onnx domain that have a GPU kernel, sorted. */
-export function gpuOpTypes(): string[] {
-  return [...kernels().keys()].filter((k) => k.startsWith("::")).map((k) => k.slice(2)).sort();
-}
-
 /** `domain::opType` keys ("" domain for ai.onnx) of every op with a GPU kernel, sorted. */
 export function gpuOpKeys(): Iterable<string> {
   return [...kernels().keys()].sort();
