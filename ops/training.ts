@@ -1,7 +1,7 @@
 /**
  * Training operators (domain ai.onnx.preview.training): the optimizers Adagrad, Adam and
  * Momentum (standard and Nesterov), each updating any number of tensor groups per node, and
- * Gradient, which is declared but not supported (see {@link ops}).
+ * Gradient, which differentiates part of the node's own graph (kernel in `gradient.ts`).
  *
  * Inputs are the learning rate R (scalar), the update count T (int64 scalar), then the
  * groups: Adagrad X₁..Xₙ, G₁..Gₙ, H₁..Hₙ → X'₁..X'ₙ, H'₁..H'ₙ; Momentum X, G, V → X', V';
@@ -14,6 +14,7 @@ import type { Tensor, Value } from "../pipeline/tensor/tensor.ts";
 import type { ValueType } from "../pipeline/tensor/value_type.ts";
 import type { InferContext, OpContext, OpDef } from "./types.ts";
 import { numbersOf, scalarOf, tensorAt, tensorFromComputed } from "./util.ts";
+import { gradientCpu } from "./gradient.ts";
 
 const DOMAIN = "ai.onnx.preview.training";
 
@@ -137,13 +138,6 @@ function adamCpu(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
   return [...xs, ...vs, ...hs];
 }
 
-function gradientCpu(ctx: OpContext): Value[] {
-  throw ctx.unsupported(
-    "Gradient differentiates the graph that contains the node, and kernels cannot see " +
-      "that graph (OpContext gives the node, not its graph or the producers of its inputs)",
-  );
-}
-
 /** Output types of an optimizer: output k of group part p copies the matching input. */
 function optimizerInfer(parts: number, outParts: readonly number[]) {
   return (ctx: InferContext): (ValueType | undefined)[] => {
@@ -164,11 +158,7 @@ function gradientInfer(ctx: InferContext): (ValueType | undefined)[] {
   return xs.map((_, i) => ctx.input(i));
 }
 
-/**
- * Training operators. Gradient throws UnsupportedError: computing it needs the enclosing
- * graph (to differentiate the nodes between `xs` and `y`), which the kernel interface does
- * not expose.
- */
+/** Training operators: Adagrad, Momentum, Adam and Gradient (opset 1 of the domain). */
 export const ops: OpDef[] = [
   {
     domain: DOMAIN,

@@ -63,6 +63,17 @@ export interface KernelOptions {
 export interface OpContext {
   /** The node being run. */
   readonly node: Node;
+  /**
+   * The graph that contains the node (a model graph, a subgraph or a function body), for
+   * kernels defined in terms of other nodes of that graph (Gradient). Absent where a kernel
+   * runs outside a planned graph.
+   */
+  readonly graph?: Graph;
+  /**
+   * Opset versions of the graph by canonical domain ("" = ai.onnx), for kernels that
+   * interpret other nodes of the graph (Gradient). Absent outside a planned graph.
+   */
+  readonly opsets?: ReadonlyMap<string, number>;
   /** The node's name, or `#<index>` when it has none: use it in messages. */
   readonly nodeName: string;
   /** The model's opset version for the node's domain. */

@@ -369,6 +369,8 @@ export function buildPlan(
     const outputCount = node.output.length;
     const ctx: Omit<OpContext, "runGraph"> = {
       node,
+      graph,
+      opsets: env.opsets,
       nodeName: name,
       opset: opset ?? 0,
       version,

@@ -1,14 +1,13 @@
 /**
  * Hand-checked tests of the training operators (ai.onnx.preview.training): Adagrad, Adam and
- * Momentum (standard and Nesterov) with several tensor groups and norm coefficients, and
- * Gradient's clear UnsupportedError.
+ * Momentum (standard and Nesterov) with several tensor groups and norm coefficients. Gradient
+ * has its own tests in `gradient_test.ts`.
  */
 
 import assert from "node:assert/strict";
-import { UnsupportedError } from "../../pipeline/errors.ts";
 import { asTensor, f32, f64, i64, near, nums } from "./_op_harness.ts";
 import { runOne } from "./_session_run.ts";
-import { floatAttr, stringAttr, stringsAttr } from "../../pipeline/load/build.ts";
+import { floatAttr, stringAttr } from "../../pipeline/load/build.ts";
 
 const TR = { domain: "ai.onnx.preview.training" };
 
@@ -115,15 +114,4 @@ Deno.test("Adam with and without bias correction, two groups", async () => {
     { ...TR, outputs: 3 },
   );
   near(nums(xp), [0.75]);
-});
-
-Deno.test("Gradient reports why it is unsupported", async () => {
-  await assert.rejects(
-    () =>
-      runOne("Gradient", [f32([1], []), f32([2], [])], [
-        stringsAttr("xs", ["x0", "x1"]),
-        stringAttr("y", "x0"),
-      ], { ...TR, outputs: 2 }),
-    (e: unknown) => e instanceof UnsupportedError && /enclosing|graph/.test(e.message),
-  );
 });
